@@ -1,0 +1,797 @@
+"""Import a CSV export into a workspace: inspect, map, validate, deduplicate, load, undo.
+
+Plain Python + DuckDB (no streamlit). The flow:
+
+1. ``inspect_file`` looks at the first MiB: encoding, delimiter, header, decimal style, date
+   formats, the dataset and a proposed mapping. Everything it finds can be overridden.
+2. ``import_file`` streams the whole file through DuckDB's CSV reader (all text), converts every
+   mapped column in SQL, collects per-cell reject reasons, drops rows already stored (natural
+   key, or multiset of identical keyless rows) and loads the rest, all in one transaction.
+3. ``undo_import`` deletes exactly the rows an import added.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import csv
+import json
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from datastore import convert, sniff
+from datastore.mapping import Proposal, propose
+from datastore.schema import DATASETS, FIELDS, NATURAL_KEY, field_names, get_field
+from datastore.sniff import FileRefused
+from datastore.workspace import bump_data_version, time_zone
+
+Progress = Callable[[float, str], None]
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    """Overrides for what detection would choose. ``None`` means: detect."""
+
+    encoding: str | None = None
+    delimiter: str | None = None
+    decimal: str | None = None  # ',' or '.'
+    date_format: str | None = None  # one strptime format for every date field
+    date_formats: dict[str, list[str]] | None = None  # per canonical field
+    dedupe: bool = True  # False: load rows even when identical ones are stored already
+
+
+@dataclass(frozen=True)
+class FileProfile:
+    """What ``inspect_file`` found out about a file, and what it proposes."""
+
+    file_name: str
+    size: int
+    encoding: str
+    delimiter: str
+    quote: str
+    columns: list[str]
+    header: list[str]
+    dataset: str
+    mapping: dict[str, str]
+    constants: dict[str, str]
+    signature: str | None
+    refuse: str | None
+    decimal: str
+    date_formats: dict[str, list[str]]
+    warnings: list[str]
+    sample: pd.DataFrame
+    scores: dict[str, float]
+
+    def describe(self) -> dict:
+        return {
+            "file": self.file_name,
+            "encoding": self.encoding,
+            "delimiter": self.delimiter,
+            "decimal": self.decimal,
+            "dataset": self.dataset,
+            "recognised_as": self.signature,
+            "mapping": self.mapping,
+            "constants": self.constants,
+            "date_formats": self.date_formats,
+            "warnings": self.warnings,
+        }
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    file_name: str
+    dataset: str
+    status: str  # loaded | refused | failed
+    message: str
+    import_id: int | None = None
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_rejected: int = 0
+    rows_duplicate: int = 0
+    rows_updated: int = 0
+    warnings: tuple[str, ...] = ()
+    mapping: dict[str, str] = field(default_factory=dict)
+    constants: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+# --- inspection --------------------------------------------------------------------------------
+
+def _sample_records(text: str, delimiter: str, quote: str, limit: int = 5000) -> list[list[str]]:
+    """Complete records from the decoded head (the last, possibly cut, record is dropped)."""
+    cut = text.rfind("\n")
+    body = text[: cut + 1] if cut >= 0 and len(text.encode("utf-8", "ignore")) >= sniff.HEAD_BYTES - 8 else text
+    rows = []
+    reader = csv.reader(io.StringIO(body), delimiter=delimiter, quotechar=quote)
+    for i, row in enumerate(reader):
+        if i > limit:
+            break
+        rows.append(row)
+    return rows
+
+
+def inspect_file(
+    path: str | Path,
+    *,
+    file_name: str | None = None,
+    dataset: str | None = None,
+    options: ImportOptions | None = None,
+) -> FileProfile:
+    """Detect how ``path`` is written and propose dataset and mapping. Raises FileRefused."""
+    options = options or ImportOptions()
+    path = Path(path)
+    name = file_name or path.name
+    if dataset is not None and dataset not in DATASETS:
+        raise ValueError(f"Unknown dataset {dataset!r}; choose one of {', '.join(DATASETS)}.")
+    size = path.stat().st_size
+    head = sniff.read_head(path)
+    encoding = options.encoding or sniff.detect_encoding(head, name)
+    try:
+        text = sniff.decode_head(head, encoding)
+    except LookupError as exc:
+        raise FileRefused(f"Unknown encoding {encoding!r}.") from exc
+    if options.encoding:
+        try:
+            codecs_ok = head[: max(0, len(head) - 8)].decode(encoding)
+            del codecs_ok
+        except UnicodeDecodeError as exc:
+            raise FileRefused(f"{name} is not valid {encoding}: {exc.reason} at byte {exc.start}.") from exc
+    dialect = sniff.detect_dialect(text, encoding)
+    if options.delimiter:
+        dialect = replace(dialect, delimiter=_delimiter(options.delimiter))
+    records = [r for r in _sample_records(text, dialect.delimiter, dialect.quote) if any(c.strip() for c in r)]
+    if not records:
+        raise FileRefused(f"{name} is empty: there is nothing to import.")
+    header = records[0]
+    columns, warnings = sniff.unique_names(header)
+    data_rows = records[1:]
+    if not data_rows and size <= len(head):
+        raise FileRefused(f"{name} has only a header row and no data to import.")
+    width = len(columns)
+    sample = pd.DataFrame(
+        [(r + [""] * width)[:width] for r in data_rows[:200]], columns=columns, dtype="str"
+    )
+
+    proposal: Proposal = propose(columns, dataset)
+    decimal = options.decimal or _detect_decimal(proposal, columns, data_rows, dialect.delimiter)
+    date_formats = _detect_formats(proposal, columns, data_rows, dialect.delimiter, decimal, options)
+    return FileProfile(
+        file_name=name, size=size, encoding=encoding, delimiter=dialect.delimiter,
+        quote=dialect.quote, columns=columns, header=header, dataset=proposal.dataset,
+        mapping=proposal.mapping, constants=proposal.constants, signature=proposal.signature,
+        refuse=proposal.refuse, decimal=decimal, date_formats=date_formats, warnings=warnings,
+        sample=sample, scores=proposal.scores,
+    )
+
+
+def _delimiter(value: str) -> str:
+    named = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
+    value = named.get(value.lower(), value)
+    if len(value) != 1:
+        raise ValueError(f"A delimiter is one character (got {value!r}).")
+    return value
+
+
+def _column_values(columns: list[str], rows: list[list[str]], column: str) -> list[str]:
+    i = columns.index(column)
+    return [r[i] for r in rows if i < len(r)]
+
+
+def _detect_decimal(proposal: Proposal, columns: list[str], rows: list[list[str]], delimiter: str) -> str:
+    values: list[str] = []
+    for fname, col in proposal.mapping.items():
+        if get_field(proposal.dataset, fname).kind in ("number", "integer", "sentiment"):
+            values += _column_values(columns, rows, col)
+    return sniff.detect_decimal(values, delimiter)
+
+
+def _detect_formats(
+    proposal: Proposal, columns: list[str], rows: list[list[str]], delimiter: str,
+    decimal: str, options: ImportOptions,
+) -> dict[str, list[str]]:
+    return detect_formats_for(proposal.dataset, proposal.mapping, columns, rows, delimiter, decimal, options)
+
+
+def detect_formats_for(
+    dataset: str, mapping: dict[str, str], columns: list[str], rows: list[list[str]],
+    delimiter: str, decimal: str, options: ImportOptions,
+) -> dict[str, list[str]]:
+    """Date formats per mapped date/timestamp field (options win over detection)."""
+    out: dict[str, list[str]] = {}
+    con = duckdb.connect()
+    try:
+        for fname, col in mapping.items():
+            if get_field(dataset, fname).kind not in ("timestamp", "date") or col not in columns:
+                continue
+            if options.date_formats and fname in options.date_formats:
+                out[fname] = list(options.date_formats[fname])
+            elif options.date_format:
+                out[fname] = [options.date_format]
+            else:
+                prefer_day_first = delimiter == ";" or decimal == ","
+                out[fname] = sniff.detect_date_formats(
+                    con, _column_values(columns, rows, col), prefer_day_first
+                )
+    finally:
+        con.close()
+    return out
+
+
+# --- the typed select ----------------------------------------------------------------------
+
+def _check_mapping(dataset: str, columns: list[str], mapping: dict[str, str], constants: dict[str, str]) -> None:
+    known = set(field_names(dataset))
+    for fname, col in mapping.items():
+        if fname not in known:
+            raise FileRefused(f"{fname!r} is not a field of {dataset}; fields are: {', '.join(sorted(known))}.")
+        if col not in columns:
+            raise FileRefused(f"The mapping uses a column {col!r} that the file does not have.")
+    for fname in constants:
+        if fname not in known:
+            raise FileRefused(f"{fname!r} is not a field of {dataset}.")
+    present = set(mapping) | {k for k, v in constants.items() if str(v).strip()}
+    missing = [f for f in FIELDS[dataset] if f.required and f.name not in present]
+    if dataset == "transactions" and {"quantity", "unit_price"} <= present:
+        missing = [f for f in missing if f.name != "amount"]
+    if missing:
+        names = ", ".join(f"{f.name} ({f.description})" for f in missing)
+        raise FileRefused(
+            f"No column is mapped to the required field(s) {names}. "
+            f"Map a column of the file to it, or give a fixed value."
+        )
+
+
+def typed_select(
+    source: str,
+    columns: list[str],
+    dataset: str,
+    mapping: dict[str, str],
+    constants: dict[str, str],
+    *,
+    decimal: str,
+    date_formats: dict[str, list[str]],
+    tz: str,
+) -> str:
+    """SELECT producing, per record of ``source`` (columns c0..cN, all text): ``rn`` (record
+    number), one ``v_<field>`` per canonical field, ``errs`` (list of {col, raw, reason}),
+    ``extra`` (unmapped columns as JSON) and ``row_hash``."""
+    pos = {c: i for i, c in enumerate(columns)}
+    mapped_cols = set(mapping.values())
+    cleaned = ", ".join(f"{convert.cleaned(f'c{i}')} AS c{i}" for i in range(len(columns)))
+    values, errors = [], []
+    for f in FIELDS[dataset]:
+        if f.name in mapping:
+            ref = f"c{pos[mapping[f.name]]}"
+            label = mapping[f.name]
+        elif str(constants.get(f.name, "")).strip():
+            ref = convert.cleaned(convert.q(str(constants[f.name])))
+            label = f"{f.name} (fixed value)"
+        else:
+            values.append(f"CAST(NULL AS {_sql_type(f.kind)}) AS v_{f.name}")
+            continue
+        value, error = convert.field_expr(
+            f.kind, ref, decimal=decimal, formats=date_formats.get(f.name, []), time_zone=tz
+        )
+        values.append(f"{value} AS v_{f.name}")
+        if error != "NULL":
+            errors.append(
+                f"CASE WHEN ({error}) IS NOT NULL THEN "
+                f"{{'col': {convert.q(label)}, 'raw': {ref}, 'reason': {error}}} END"
+            )
+    extra_cols = [c for c in columns if c not in mapped_cols]
+    if extra_cols:
+        pairs = ", ".join(f"{convert.q(c)}, c{pos[c]}" for c in extra_cols)
+        extra = f"json_object({pairs})"
+    else:
+        extra = "CAST(NULL AS JSON)"
+
+    typed = f"SELECT rn, {', '.join(values)}, {extra} AS extra, [{', '.join(errors)}] AS errs0 FROM cleaned"
+    fixups = _derived(dataset, mapping, constants)
+    required = []
+    for f in FIELDS[dataset]:
+        if f.required:
+            label = mapping.get(f.name, f.name)
+            required.append(
+                f"CASE WHEN v_{f.name} IS NULL AND NOT list_contains(list_transform(errs0, lambda e: e.col), {convert.q(label)}) "
+                f"THEN {{'col': {convert.q(label)}, 'raw': NULL, 'reason': 'missing required value ({f.name})'}} END"
+            )
+    names = field_names(dataset)
+    hash_args = ", ".join(f"v_{n}" for n in names) + ", extra"
+    fixed = f"SELECT * REPLACE ({fixups}) FROM typed" if fixups else "SELECT * FROM typed"
+    return (
+        f"WITH raw AS (SELECT row_number() OVER () AS rn, * FROM {source}), "
+        f"cleaned AS (SELECT rn, {cleaned} FROM raw), "
+        f"typed AS ({typed}), "
+        f"fixed AS ({fixed}) "
+        f"SELECT rn, {', '.join('v_' + n for n in names)}, extra, "
+        f"list_filter(list_concat(errs0, [{', '.join(required)}]), lambda e: e IS NOT NULL) AS errs, "
+        f"hash({hash_args}) AS row_hash FROM fixed"
+    )
+
+
+def _derived(dataset: str, mapping: dict[str, str], constants: dict[str, str]) -> str:
+    """Replacements computed from other fields: defaults, amount from order lines, refunds."""
+    parts = []
+    if dataset == "interactions":
+        parts.append("coalesce(v_action, 'interaction') AS v_action")
+        parts.append("coalesce(v_direction, 'inbound') AS v_direction")
+    if dataset == "transactions":
+        parts.append(
+            "coalesce(v_amount, CAST(round(v_quantity * v_unit_price, 4) AS DECIMAL(18,4))) AS v_amount"
+        )
+        parts.append(
+            "coalesce(v_is_refund, v_amount < 0 OR v_quantity < 0 "
+            "OR coalesce(v_amount, v_quantity * v_unit_price) < 0, FALSE) AS v_is_refund"
+        )
+    if dataset == "members":
+        parts.append("coalesce(v_is_employee, FALSE) AS v_is_employee")
+    return ", ".join(parts)
+
+
+def _sql_type(kind: str) -> str:
+    from datastore.schema import SQL_TYPE
+
+    return SQL_TYPE[kind]
+
+
+def csv_source(path: str | Path, columns: list[str], delimiter: str, quote: str) -> str:
+    """read_csv over a UTF-8 file, every column as text named c0..cN, header skipped."""
+    cols = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(columns))) + "}"
+    return (
+        f"read_csv({convert.q(str(path))}, delim={convert.q(delimiter)}, quote={convert.q(quote)}, "
+        f"escape={convert.q(quote)}, header=true, auto_detect=false, columns={cols}, "
+        "null_padding=true, store_rejects=true, max_line_size=20000000, strict_mode=false)"
+    )
+
+
+# --- import ------------------------------------------------------------------------------------
+
+def _sha256(path: Path, out: dict) -> None:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 22):
+            h.update(chunk)
+    out["hash"] = h.hexdigest()
+
+
+def _next_import_id(cur: duckdb.DuckDBPyConnection) -> int:
+    return int(cur.execute("SELECT coalesce(max(import_id), 0) + 1 FROM imports").fetchall()[0][0])
+
+
+def _log(cur, import_id: int, report: ImportReport, content_hash: str, options: ImportOptions, extra: dict) -> None:
+    cur.execute(
+        "INSERT INTO imports (import_id, file_name, content_hash, dataset, rows_read, rows_loaded, "
+        "rows_rejected, rows_duplicate, rows_updated, mapping, options, imported_at, status, message) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            import_id, report.file_name, content_hash, report.dataset, report.rows_read,
+            report.rows_loaded, report.rows_rejected, report.rows_duplicate, report.rows_updated,
+            json.dumps({"columns": report.mapping, "fixed": report.constants}),
+            json.dumps({**{k: v for k, v in asdict(options).items() if v is not None}, **extra}),
+            datetime.now().replace(microsecond=0), report.status, report.message,
+        ],
+    )
+
+
+def import_file(
+    con: duckdb.DuckDBPyConnection,
+    path: str | Path,
+    *,
+    dataset: str | None = None,
+    mapping: dict[str, str] | None = None,
+    constants: dict[str, str] | None = None,
+    options: ImportOptions | None = None,
+    file_name: str | None = None,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Import one CSV file into the workspace behind ``con``; never raises for bad input.
+
+    ``mapping`` (canonical field -> file column) and ``constants`` (field -> fixed value)
+    replace the proposal when given. The whole import commits or nothing does.
+    """
+    started = time.perf_counter()
+    options = options or ImportOptions()
+    path = Path(path)
+    name = file_name or path.name
+    say = progress or (lambda _f, _t: None)
+    hashed: dict = {}
+    hasher = threading.Thread(target=_sha256, args=(path, hashed), daemon=True)
+    hasher.start()
+
+    def refused(message: str, ds: str | None = None, **kw) -> ImportReport:
+        hasher.join()
+        report = ImportReport(name, ds or dataset or "?", "refused", message,
+                              seconds=time.perf_counter() - started, **kw)
+        return report
+
+    say(0.02, "Reading the start of the file")
+    try:
+        profile = inspect_file(path, file_name=name, dataset=dataset, options=options)
+    except FileRefused as exc:
+        return refused(str(exc))
+    ds = profile.dataset
+    if mapping is None and profile.refuse:
+        return refused(f"{name}: {profile.refuse}", ds)
+    use_mapping = dict(profile.mapping if mapping is None else mapping)
+    use_constants = dict(profile.constants if constants is None else constants)
+    try:
+        _check_mapping(ds, profile.columns, use_mapping, use_constants)
+    except FileRefused as exc:
+        return refused(f"{name}: {exc}", ds, mapping=use_mapping, constants=use_constants)
+    formats = profile.date_formats
+    if mapping is not None:  # the caller's mapping may point date fields at other columns
+        records = [list(profile.sample.columns)] + profile.sample.values.tolist()
+        formats = detect_formats_for(
+            ds, use_mapping, profile.columns, records[1:], profile.delimiter, profile.decimal, options
+        )
+
+    tmp_dir = tempfile.mkdtemp(prefix="socialcrm-import-")
+    source_path = path
+    cur = con.cursor()
+    try:
+        if not sniff.is_duckdb_encoding(profile.encoding):
+            say(0.05, f"Converting from {profile.encoding} to UTF-8")
+            source_path = Path(tmp_dir) / "utf8.csv"
+            try:
+                sniff.transcode_to_utf8(path, source_path, profile.encoding)
+            except UnicodeDecodeError as exc:
+                return refused(
+                    f"{name} is not valid {profile.encoding} (byte {exc.start}); "
+                    "choose another encoding.", ds)
+        say(0.15, "Reading and checking every row")
+        tz = time_zone(cur)
+        select = typed_select(
+            csv_source(source_path, profile.columns, profile.delimiter, profile.quote),
+            profile.columns, ds, use_mapping, use_constants,
+            decimal=profile.decimal, date_formats=formats, tz=tz,
+        )
+        cur.execute("BEGIN TRANSACTION")
+        try:
+            report = _load(cur, ds, name, profile, use_mapping, use_constants, options, select, say, hasher, hashed, formats)
+        except Exception:
+            cur.execute("ROLLBACK")
+            raise
+        if report.status == "loaded" or report.import_id is not None:
+            cur.execute("COMMIT")
+        else:
+            cur.execute("ROLLBACK")
+        say(1.0, "Done")
+        return replace(report, seconds=round(time.perf_counter() - started, 3))
+    except duckdb.Error as exc:
+        return ImportReport(name, ds, "failed", f"{name} could not be imported: {_plain(exc)}",
+                            mapping=use_mapping, constants=use_constants,
+                            seconds=time.perf_counter() - started)
+    finally:
+        cur.close()
+        hasher.join()
+        for p in Path(tmp_dir).glob("*"):
+            p.unlink()
+        os.rmdir(tmp_dir)
+
+
+def _plain(exc: Exception) -> str:
+    text = str(exc).split("\n")[0]
+    for prefix in ("Invalid Input Error: ", "Conversion Error: ", "Binder Error: ", "Parser Error: "):
+        text = text.replace(prefix, "")
+    return text
+
+
+def _structural_rejects(cur) -> pd.DataFrame:
+    """Rows DuckDB's reader could not split into the header's columns (read right away:
+    reject tables are temporary and per cursor)."""
+    try:
+        return cur.execute(
+            "SELECT line, column_name, csv_line, error_type, error_message FROM reject_errors ORDER BY line"
+        ).df()
+    except duckdb.Error:
+        return pd.DataFrame(columns=["line", "column_name", "csv_line", "error_type", "error_message"])
+
+
+_STRUCTURAL_REASON = {
+    "TOO MANY COLUMNS": "the row has more cells than the header",
+    "MISSING COLUMNS": "the row has fewer cells than the header",
+    "UNQUOTED VALUE": "a quote in the middle of a cell (unbalanced quotes)",
+    "LINE SIZE OVER MAXIMUM": "the row is longer than 20 MB",
+    "INVALID UNICODE": "the row holds bytes that are not valid text in the chosen encoding",
+    "INVALID ENCODING": "the row holds bytes that are not valid text in the chosen encoding",
+}
+
+
+def _load(cur, ds, name, profile, mapping, constants, options, select, say, hasher, hashed, formats) -> ImportReport:
+    names = field_names(ds)
+    cur.execute(f"CREATE OR REPLACE TEMP TABLE _stage AS {select}")
+    structural = _structural_rejects(cur)
+    cur.execute("SELECT count(*), count(*) FILTER (len(errs) > 0) FROM _stage")
+    rows_staged, rows_bad = cur.fetchall()[0]
+    rows_read = int(rows_staged) + len(structural)
+    warnings = list(profile.warnings)
+    if rows_read == 0:
+        hasher.join()
+        return ImportReport(name, ds, "refused", f"{name} has only a header row and no data to import.",
+                            mapping=mapping, constants=constants)
+
+    say(0.6, "Checking for rows stored before")
+    key = NATURAL_KEY[ds]
+    keyed = key in mapping or str(constants.get(key, "")).strip() != ""
+    if keyed and ds != "members":
+        dup_keys = cur.execute(
+            f"SELECT count(v_{key}) - count(DISTINCT v_{key}) FROM _stage WHERE len(errs) = 0"
+        ).fetchall()[0][0]
+        if dup_keys:
+            keyed = False
+            col = mapping.get(key, key)
+            if ds == "transactions" and "order_id" not in mapping:
+                cur.execute("UPDATE _stage SET v_order_id = v_transaction_id, v_transaction_id = NULL")
+                mapping = {("order_id" if k == key else k): v for k, v in mapping.items()}
+                warnings.append(
+                    f"'{col}' repeats over rows ({dup_keys} repeats), so it is an order number, not a "
+                    "line id: it is stored as order_id and no row is dropped because of it."
+                )
+            else:
+                warnings.append(
+                    f"'{col}' repeats over rows ({dup_keys} repeats), so it is not used as a unique key; "
+                    "rows are compared by their full content instead."
+                )
+
+    import_id = _next_import_id(cur)
+    cols_sql = ", ".join(names)
+    vals_sql = ", ".join(f"v_{n}" for n in names)
+    rows_updated = 0
+    conflict_rejects = 0
+    if ds == "members":
+        # Same member twice in one file: identical rows count once; conflicting versions keep the
+        # last row and reject the earlier ones.
+        cur.execute(
+            """CREATE OR REPLACE TEMP TABLE _pick AS
+               SELECT rn, v_member_id, row_hash,
+                      row_number() OVER (PARTITION BY v_member_id, row_hash ORDER BY rn) AS occ,
+                      max(rn) OVER (PARTITION BY v_member_id) AS last_rn,
+                      arg_max(row_hash, rn) OVER (PARTITION BY v_member_id) AS last_hash
+               FROM _stage WHERE len(errs) = 0"""
+        )
+        conflict_rejects = cur.execute(
+            "SELECT count(*) FROM _pick WHERE row_hash <> last_hash AND occ = 1"
+        ).fetchall()[0][0]
+        cur.execute(
+            """UPDATE _stage s SET errs = [{'col': 'member_id', 'raw': s.v_member_id,
+                 'reason': 'the same member appears again on row ' || (p.last_rn + 1) || ' with other values; the later row is kept'}]
+               FROM _pick p WHERE p.rn = s.rn AND p.row_hash <> p.last_hash"""
+        )
+        keep = "p.occ = 1 AND p.row_hash = p.last_hash"
+        exists = (
+            "EXISTS (SELECT 1 FROM members m WHERE m.member_id = s.v_member_id AND m.row_hash = s.row_hash)"
+            if options.dedupe else "FALSE"
+        )
+        cur.execute(
+            f"""CREATE OR REPLACE TEMP TABLE _new AS
+                SELECT s.* FROM _stage s JOIN _pick p USING (rn)
+                WHERE {keep} AND NOT {exists}"""
+        )
+        rows_updated = cur.execute(
+            "SELECT count(*) FROM _new n WHERE EXISTS (SELECT 1 FROM members m WHERE m.member_id = n.v_member_id)"
+        ).fetchall()[0][0]
+        cur.execute(
+            f"INSERT INTO members ({cols_sql}, extra, import_id, row_hash) "
+            f"SELECT {vals_sql}, extra, {import_id}, row_hash FROM _new ORDER BY rn"
+        )
+        rows_loaded = cur.execute("SELECT count(*) FROM _new").fetchall()[0][0]
+    else:
+        overlap = 0
+        if options.dedupe:
+            overlap = cur.execute(
+                f"SELECT count(*) FROM (SELECT DISTINCT row_hash FROM _stage) s SEMI JOIN {ds} t USING (row_hash)"
+            ).fetchall()[0][0]
+            if keyed:
+                overlap += cur.execute(
+                    f"SELECT count(*) FROM _stage s SEMI JOIN {ds} t ON t.{key} = s.v_{key}"
+                ).fetchall()[0][0]
+        if not overlap:
+            where = "len(errs) = 0"
+            source = "_stage"
+        else:
+            key_cond = (
+                f"CASE WHEN v_{key} IS NOT NULL THEN NOT EXISTS (SELECT 1 FROM {ds} t WHERE t.{key} = s.v_{key}) END"
+                if keyed else "NULL"
+            )
+            cur.execute(
+                f"""CREATE OR REPLACE TEMP TABLE _old AS
+                    SELECT row_hash, count(*) AS n FROM {ds}
+                    WHERE row_hash IN (SELECT row_hash FROM _stage) GROUP BY row_hash"""
+            )
+            cur.execute(
+                f"""CREATE OR REPLACE TEMP TABLE _cand AS
+                    SELECT s.*, {key_cond} AS key_new,
+                           row_number() OVER (PARTITION BY s.row_hash ORDER BY s.rn) AS occ
+                    FROM _stage s WHERE len(s.errs) = 0"""
+            )
+            where = "coalesce(key_new, occ > coalesce((SELECT n FROM _old o WHERE o.row_hash = c.row_hash), 0))"
+            source = "_cand c"
+        say(0.75, "Loading the new rows")
+        cur.execute(
+            f"INSERT INTO {ds} ({cols_sql}, extra, import_id, row_hash) "
+            f"SELECT {vals_sql}, extra, {import_id}, row_hash FROM {source} WHERE {where} ORDER BY rn"
+        )
+        rows_loaded = cur.execute(f"SELECT count(*) FROM {ds} WHERE import_id = ?", [import_id]).fetchall()[0][0]
+
+    say(0.9, "Recording rejected rows")
+    # Row numbers as a spreadsheet shows them: header = row 1. Rows DuckDB's reader skipped
+    # shift the records after them.
+    bad_lines = sorted(int(x) for x in structural["line"].tolist()) if len(structural) else []
+    cur.execute(
+        f"""INSERT INTO rejects
+            SELECT {import_id}, rn + 1, e.col, left(e.raw, 500), e.reason
+            FROM (SELECT rn, unnest(errs) AS e FROM _stage WHERE len(errs) > 0)"""
+    )
+    if bad_lines:
+        shifts = [line - j for j, line in enumerate(bad_lines, start=1)]  # rn from which +1 applies
+        cur.execute(
+            f"""UPDATE rejects SET row_number = row_number + (
+                  SELECT count(*) FROM (SELECT unnest($s) AS b) WHERE rejects.row_number - 1 >= b - 1)
+                WHERE import_id = {import_id}""",
+            {"s": shifts},
+        )
+        for rec in structural.itertuples(index=False):
+            reason = _STRUCTURAL_REASON.get(str(rec.error_type).upper(), str(rec.error_message).split("\n")[0])
+            cur.execute(
+                "INSERT INTO rejects VALUES (?, ?, ?, ?, ?)",
+                [import_id, int(rec.line), None, str(rec.csv_line)[:500], reason],
+            )
+    rows_rejected = int(rows_bad) + len(structural) + int(conflict_rejects)
+    rows_valid = rows_read - rows_rejected
+    rows_duplicate = rows_valid - int(rows_loaded)
+    hasher.join()
+    content_hash = hashed.get("hash", "")
+    same = cur.execute(
+        "SELECT min(import_id) FROM imports WHERE content_hash = ? AND dataset = ? AND status = 'loaded'",
+        [content_hash, ds],
+    ).fetchall()[0][0]
+    if same is not None:
+        warnings.append(f"This exact file was imported before (import #{same}); its rows were not added again.")
+
+    if rows_valid <= 0:
+        status = "refused"
+        message = (
+            f"{name}: none of the {rows_read:,} rows could be imported; see the rejected rows for "
+            "the reasons (often a column mapped to the wrong field or a date format)."
+        )
+    else:
+        status = "loaded"
+        message = f"{name}: {rows_loaded:,} of {rows_read:,} rows loaded into {ds}"
+        if rows_rejected:
+            message += f", {rows_rejected:,} rejected"
+        if rows_duplicate:
+            message += f", {rows_duplicate:,} already stored (skipped)"
+        if rows_updated:
+            message += f" ({rows_updated:,} members updated)"
+        message += "."
+    report = ImportReport(
+        name, ds, status, message, import_id, rows_read, int(rows_loaded), rows_rejected,
+        rows_duplicate, int(rows_updated), tuple(warnings), mapping, constants,
+    )
+    extra = {"encoding": profile.encoding, "delimiter": profile.delimiter, "decimal": profile.decimal,
+             "date_formats": formats}
+    _log(cur, import_id, report, content_hash, options, extra)
+    if status == "loaded":
+        bump_data_version(cur)
+    for t in ("_stage", "_pick", "_new", "_old", "_cand"):
+        cur.execute(f"DROP TABLE IF EXISTS {t}")
+    return report
+
+
+# --- history, undo -----------------------------------------------------------------------------
+
+def undo_import(con: duckdb.DuckDBPyConnection, import_id: int) -> int:
+    """Delete exactly the rows import ``import_id`` added; returns how many."""
+    cur = con.cursor()
+    try:
+        rows = cur.execute("SELECT dataset, status FROM imports WHERE import_id = ?", [import_id]).fetchall()
+        if not rows:
+            raise ValueError(f"There is no import #{import_id}.")
+        ds, status = rows[0]
+        if status != "loaded":
+            raise ValueError(f"Import #{import_id} is {status}; there is nothing to undo.")
+        cur.execute("BEGIN TRANSACTION")
+        try:
+            deleted = cur.execute(f"DELETE FROM {ds} WHERE import_id = ?", [import_id]).fetchall()[0][0]
+            cur.execute("UPDATE imports SET status = 'undone' WHERE import_id = ?", [import_id])
+            bump_data_version(cur)
+            cur.execute("COMMIT")
+        except Exception:
+            cur.execute("ROLLBACK")
+            raise
+        return int(deleted)
+    finally:
+        cur.close()
+
+
+def list_imports(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    cur = con.cursor()
+    try:
+        return cur.execute(
+            """SELECT import_id, imported_at, file_name, dataset, status, rows_read, rows_loaded,
+                      rows_rejected, rows_duplicate, rows_updated, message
+               FROM imports ORDER BY import_id DESC"""
+        ).df()
+    finally:
+        cur.close()
+
+
+def rejects_for(con: duckdb.DuckDBPyConnection, import_id: int, limit: int | None = None) -> pd.DataFrame:
+    cur = con.cursor()
+    try:
+        sql = (
+            "SELECT row_number AS row, column_name AS column, raw_value AS value, reason "
+            "FROM rejects WHERE import_id = ? ORDER BY row_number, column_name"
+        )
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        return cur.execute(sql, [import_id]).df()
+    finally:
+        cur.close()
+
+
+def table_summary(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Rows, distinct members and date span per canonical table."""
+    cur = con.cursor()
+    try:
+        return cur.execute(
+            """SELECT 'interactions' AS "table", count(*) AS rows, count(DISTINCT member_id) AS members,
+                      min(occurred_at)::DATE AS first_date, max(occurred_at)::DATE AS last_date FROM interactions
+               UNION ALL
+               SELECT 'members', count(*), count(DISTINCT member_id), min(joined_at), max(joined_at)
+               FROM members_current
+               UNION ALL
+               SELECT 'transactions', count(*), count(DISTINCT member_id), min(occurred_at)::DATE,
+                      max(occurred_at)::DATE FROM transactions"""
+        ).df()
+    finally:
+        cur.close()
+
+
+def preview(
+    profile: FileProfile,
+    mapping: dict[str, str] | None = None,
+    constants: dict[str, str] | None = None,
+    *,
+    tz: str = "UTC",
+    rows: int = 20,
+) -> pd.DataFrame:
+    """The first rows as they will be stored (canonical columns), with a 'problem' column."""
+    ds = profile.dataset
+    mapping = dict(profile.mapping if mapping is None else mapping)
+    constants = dict(profile.constants if constants is None else constants)
+    _check_mapping(ds, profile.columns, mapping, constants)
+    sample = profile.sample.head(rows)
+    formats = profile.date_formats
+    if set(mapping) != set(profile.mapping) or mapping != profile.mapping:
+        formats = detect_formats_for(ds, mapping, profile.columns, sample.values.tolist(),
+                                     profile.delimiter, profile.decimal, ImportOptions())
+    con = duckdb.connect()
+    try:
+        frame = sample.copy()
+        frame.columns = [f"c{i}" for i in range(len(profile.columns))]
+        con.register("_sample", frame)
+        select = typed_select("_sample", profile.columns, ds, mapping, constants,
+                              decimal=profile.decimal, date_formats=formats, tz=tz)
+        out = con.execute(
+            f"SELECT {', '.join('v_' + n + ' AS ' + n for n in field_names(ds))}, "
+            "array_to_string(list_transform(errs, lambda e: e.col || ': ' || e.reason), '; ') AS problem "
+            f"FROM ({select}) ORDER BY rn"
+        ).df()
+    finally:
+        con.close()
+    keep = [c for c in out.columns if c in mapping or c in constants or c == "problem"
+            or c in ("action", "direction", "amount", "is_refund", "is_employee")]
+    return out[[c for c in out.columns if c in keep]]

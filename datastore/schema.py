@@ -1,0 +1,166 @@
+"""Canonical workspace schema, its field catalogue and the migrations that build it.
+
+Timestamps are stored as naive ``TIMESTAMP`` holding wall-clock time in the workspace time
+zone (setting ``time_zone``, default UTC): period boundaries (day, ISO week, month) are then a
+plain ``date_trunc``. Values that carry a zone in the file are converted on import; values
+without one are taken to be in the workspace zone already.
+
+Every imported row carries ``import_id`` (so an import can be undone exactly) and ``row_hash``
+(a hash of its canonical values, used to judge overlap of keyless rows as a multiset).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DATASETS: tuple[str, ...] = ("interactions", "members", "transactions")
+
+
+@dataclass(frozen=True)
+class Field:
+    """One canonical column a file column can be mapped onto."""
+
+    name: str
+    kind: str  # text | id | timestamp | date | number | integer | boolean | channel | direction | sentiment
+    required: bool = False
+    description: str = ""
+
+
+FIELDS: dict[str, tuple[Field, ...]] = {
+    "interactions": (
+        Field("occurred_at", "timestamp", True, "when it happened"),
+        Field("channel", "channel", True, "x, facebook, instagram, linkedin, forum, email, phone, chat, store, ..."),
+        Field("member_id", "id", False, "the customer / participant (empty = anonymous)"),
+        Field("action", "action", False, "post, comment, reply, like, share, mention, review, call, visit, ..."),
+        Field("direction", "direction", False, "inbound (from the customer) or outbound (from us)"),
+        Field("interaction_id", "id", False, "unique id of this interaction (natural key)"),
+        Field("in_reply_to", "id", False, "interaction_id this one answers"),
+        Field("agent", "text", False, "employee who sent an outbound message"),
+        Field("text", "text", False, "message text"),
+        Field("hashtags", "text", False, "hashtags"),
+        Field("campaign", "text", False, "campaign tag"),
+        Field("sentiment", "sentiment", False, "-1 .. 1 or positive / neutral / negative"),
+        Field("reach", "integer", False, "impressions or audience"),
+    ),
+    "members": (
+        Field("member_id", "id", True, "customer / participant key"),
+        Field("name", "text", False, "display name"),
+        Field("email", "text", False, "e-mail address"),
+        Field("joined_at", "date", False, "sign-up / became customer"),
+        Field("churned_at", "date", False, "cancelled / left"),
+        Field("segment", "text", False, "segment"),
+        Field("persona", "text", False, "persona"),
+        Field("country", "text", False, "country"),
+        Field("lifecycle_stage", "text", False, "lead, prospect, customer, repeat, advocate, ..."),
+        Field("followers", "integer", False, "audience size"),
+        Field("referred_by", "id", False, "member_id of the referrer"),
+        Field("is_employee", "boolean", False, "employees are excluded from participation"),
+    ),
+    "transactions": (
+        Field("member_id", "id", True, "the customer"),
+        Field("occurred_at", "timestamp", True, "when it happened"),
+        Field("amount", "number", True, "value (quantity x unit price when missing)"),
+        Field("quantity", "number", False, "quantity"),
+        Field("unit_price", "number", False, "price per unit"),
+        Field("transaction_id", "id", False, "unique id of this line (natural key)"),
+        Field("order_id", "id", False, "order / invoice number (may repeat over lines)"),
+        Field("product", "text", False, "product"),
+        Field("channel", "channel", False, "sales channel"),
+        Field("is_refund", "boolean", False, "cancellation / refund line"),
+    ),
+}
+
+NATURAL_KEY: dict[str, str] = {
+    "interactions": "interaction_id",
+    "transactions": "transaction_id",
+    "members": "member_id",
+}
+
+SQL_TYPE: dict[str, str] = {
+    "text": "VARCHAR",
+    "id": "VARCHAR",
+    "action": "VARCHAR",
+    "channel": "VARCHAR",
+    "direction": "VARCHAR",
+    "timestamp": "TIMESTAMP",
+    "date": "DATE",
+    "number": "DECIMAL(18,4)",
+    "integer": "BIGINT",
+    "boolean": "BOOLEAN",
+    "sentiment": "DOUBLE",
+}
+
+
+def field_names(dataset: str) -> list[str]:
+    return [f.name for f in FIELDS[dataset]]
+
+
+def get_field(dataset: str, name: str) -> Field:
+    for f in FIELDS[dataset]:
+        if f.name == name:
+            return f
+    raise ValueError(f"{name!r} is not a field of {dataset}")
+
+
+def _table_ddl(dataset: str, fields: tuple[Field, ...]) -> str:
+    cols = []
+    for f in fields:
+        not_null = " NOT NULL" if f.required else ""
+        cols.append(f"{f.name} {SQL_TYPE[f.kind]}{not_null}")
+    cols += ["extra JSON", "import_id INTEGER NOT NULL", "row_hash UBIGINT NOT NULL"]
+    return f"CREATE TABLE {dataset} (\n  " + ",\n  ".join(cols) + "\n)"
+
+
+# Version 1: the canonical tables as first released (members without name / email).
+_V1_MEMBERS = tuple(f for f in FIELDS["members"] if f.name not in ("name", "email"))
+
+MIGRATIONS: list[tuple[int, str, list[str]]] = [
+    (
+        1,
+        "canonical tables, import log, rejects, settings",
+        [
+            "CREATE TABLE settings (key VARCHAR PRIMARY KEY, value VARCHAR)",
+            _table_ddl("interactions", FIELDS["interactions"]),
+            _table_ddl("members", _V1_MEMBERS),
+            _table_ddl("transactions", FIELDS["transactions"]),
+            """CREATE TABLE imports (
+                import_id INTEGER PRIMARY KEY,
+                file_name VARCHAR NOT NULL,
+                content_hash VARCHAR NOT NULL,
+                dataset VARCHAR NOT NULL,
+                rows_read BIGINT NOT NULL,
+                rows_loaded BIGINT NOT NULL,
+                rows_rejected BIGINT NOT NULL,
+                rows_duplicate BIGINT NOT NULL,
+                mapping JSON,
+                options JSON,
+                imported_at TIMESTAMP NOT NULL,
+                status VARCHAR NOT NULL
+            )""",
+            """CREATE TABLE rejects (
+                import_id INTEGER NOT NULL,
+                row_number BIGINT NOT NULL,
+                column_name VARCHAR,
+                raw_value VARCHAR,
+                reason VARCHAR NOT NULL
+            )""",
+        ],
+    ),
+    (
+        2,
+        "members get name and e-mail; members_current view (latest version of each member)",
+        [
+            "ALTER TABLE members ADD COLUMN name VARCHAR",
+            "ALTER TABLE members ADD COLUMN email VARCHAR",
+            "ALTER TABLE imports ADD COLUMN rows_updated BIGINT DEFAULT 0",
+            "ALTER TABLE imports ADD COLUMN message VARCHAR",
+            """CREATE VIEW members_current AS
+               SELECT * EXCLUDE (rn) FROM (
+                 SELECT *, row_number() OVER (PARTITION BY member_id ORDER BY import_id DESC) AS rn
+                 FROM members)
+               WHERE rn = 1""",
+        ],
+    ),
+]
+
+SCHEMA_VERSION: int = MIGRATIONS[-1][0]

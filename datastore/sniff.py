@@ -1,0 +1,266 @@
+"""Detection of how a CSV export is written: encoding, dialect, decimal style, date formats.
+
+Every detection is a suggestion the caller can override. Decoding is done in Python (DuckDB
+cannot read Windows-1252 offline); the table itself is always read by DuckDB.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+from charset_normalizer import from_bytes
+
+HEAD_BYTES = 1 << 20  # what detection looks at: the first MiB
+DELIMITERS = (",", ";", "\t", "|")
+
+
+class FileRefused(ValueError):
+    """The file cannot be read at all; nothing is loaded. The message is meant for the user."""
+
+
+@dataclass(frozen=True)
+class Dialect:
+    encoding: str
+    delimiter: str
+    quote: str
+    escape: str
+
+
+def read_head(path: str | Path, n: int = HEAD_BYTES) -> bytes:
+    with open(path, "rb") as f:
+        return f.read(n)
+
+
+def _looks_utf16(head: bytes) -> str | None:
+    """UTF-16 without a BOM: every other byte of ASCII text is NUL."""
+    sample = head[:4096]
+    if len(sample) < 4:
+        return None
+    even_nul = sample[0::2].count(0) / max(1, len(sample[0::2]))
+    odd_nul = sample[1::2].count(0) / max(1, len(sample[1::2]))
+    if odd_nul > 0.4 and even_nul < 0.05:
+        return "utf-16-le"
+    if even_nul > 0.4 and odd_nul < 0.05:
+        return "utf-16-be"
+    return None
+
+
+def detect_encoding(head: bytes, file_name: str = "the file") -> str:
+    """Encoding of a file from its first bytes: BOMs, UTF-8, UTF-16, else a Western code page."""
+    if not head.strip():
+        raise FileRefused(f"{file_name} is empty: there is nothing to import.")
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    utf16 = _looks_utf16(head)
+    if utf16:
+        return utf16
+    if b"\x00" in head:
+        raise FileRefused(
+            f"{file_name} is not a text file (it contains binary data). "
+            "Export the data as CSV (comma- or semicolon-separated text) and try again."
+        )
+    try:
+        # The head may end inside a multi-byte character: decode incrementally, not final.
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=len(head) < HEAD_BYTES)
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    # Not UTF-8: ask charset-normalizer, limited to the code pages Western exports use.
+    best = from_bytes(head, cp_isolation=["cp1252", "iso8859_15", "latin_1", "cp850"]).best()
+    if best is None:
+        raise FileRefused(
+            f"{file_name} could not be decoded as text. Save it as CSV in UTF-8 and try again."
+        )
+    encoding = best.encoding
+    # cp1252 is a superset of latin-1's printable range; prefer it when it decodes cleanly.
+    if encoding in ("latin_1", "iso8859_15"):
+        try:
+            head.decode("cp1252")
+            encoding = "cp1252"
+        except UnicodeDecodeError:
+            pass
+    if _control_ratio(head.decode(encoding, errors="replace")) > 0.05:
+        raise FileRefused(f"{file_name} is not a text file (it contains binary data).")
+    return encoding
+
+
+def _control_ratio(text: str) -> float:
+    if not text:
+        return 0.0
+    bad = sum(1 for ch in text if ord(ch) < 32 and ch not in "\r\n\t")
+    return bad / len(text)
+
+
+def is_duckdb_encoding(encoding: str) -> bool:
+    return encoding.replace("_", "-").lower() in ("utf-8", "utf-8-sig", "utf8")
+
+
+def transcode_to_utf8(src: str | Path, dst: str | Path, encoding: str) -> None:
+    """Stream ``src`` into a UTF-8 file ``dst`` (constant memory, any size)."""
+    with open(src, encoding=encoding, newline="", errors="strict") as fin, open(
+        dst, "w", encoding="utf-8", newline=""
+    ) as fout:
+        shutil.copyfileobj(fin, fout, 1 << 22)
+
+
+def decode_head(head: bytes, encoding: str) -> str:
+    text = codecs.getincrementaldecoder(encoding)(errors="replace").decode(head, final=False)
+    return text.lstrip("\ufeff")
+
+
+def detect_dialect(text: str, encoding: str) -> Dialect:
+    """Delimiter and quoting from the decoded head of the file (Python's csv.Sniffer,
+    limited to , ; tab |), with a consistency check on the column counts."""
+    lines = text.splitlines()
+    sample = "\n".join(lines[:200])
+    delimiter = None
+    try:
+        sniffed = csv.Sniffer().sniff(sample, delimiters="".join(DELIMITERS))
+        delimiter = sniffed.delimiter
+    except csv.Error:
+        pass
+    # The Sniffer can be fooled by delimiters inside quoted text: prefer the delimiter that gives
+    # the most columns with the same count on every parsed record of the sample.
+    best, best_score = delimiter or ",", -1.0
+    for cand in DELIMITERS:
+        rows = list(csv.reader(io.StringIO(sample), delimiter=cand, quotechar='"'))
+        rows = rows[:-1] if len(rows) > 2 else rows  # the sample may cut the last record
+        if not rows:
+            continue
+        width = len(rows[0])
+        if width < 2:
+            continue
+        consistent = sum(1 for r in rows if len(r) == width) / len(rows)
+        score = consistent * 10 + min(width, 50) / 50 + (0.5 if cand == delimiter else 0)
+        if score > best_score:
+            best, best_score = cand, score
+    return Dialect(encoding=encoding, delimiter=best, quote='"', escape='"')
+
+
+def read_header(text: str, dialect: Dialect) -> list[str]:
+    reader = csv.reader(io.StringIO(text), delimiter=dialect.delimiter, quotechar=dialect.quote)
+    for row in reader:
+        if any(cell.strip() for cell in row):
+            return row
+    return []
+
+
+def unique_names(header: list[str]) -> tuple[list[str], list[str]]:
+    """Column names made unique and non-empty ('Naam', 'Naam (2)', 'column 5'), with warnings."""
+    names: list[str] = []
+    warnings: list[str] = []
+    seen: dict[str, int] = {}
+    for i, raw in enumerate(header, start=1):
+        name = raw.strip().lstrip("\ufeff") or f"column {i}"
+        key = name.lower()
+        if key in seen:
+            seen[key] += 1
+            new = f"{name} ({seen[key]})"
+            warnings.append(f"The header has '{name}' twice; the second one is called '{new}'.")
+            name = new
+        else:
+            seen[key] = 1
+        names.append(name)
+    return names, warnings
+
+
+# --- numbers -----------------------------------------------------------------------------
+
+_COMMA_DECIMAL = re.compile(r"^[-+]?\d{1,3}(\.\d{3})*,\d+$|^[-+]?\d+,\d{1,2}$|^[-+]?\d+,\d{4,}$")
+_POINT_DECIMAL = re.compile(r"^[-+]?\d{1,3}(,\d{3})*\.\d+$|^[-+]?\d+\.\d{1,2}$|^[-+]?\d+\.\d{4,}$")
+
+
+def detect_decimal(values: list[str], delimiter: str) -> str:
+    """',' or '.': which character separates decimals in the numeric columns' sample values."""
+    comma = point = 0
+    for v in values:
+        v = re.sub(r"[€$£\s]|EUR|USD|GBP", "", v or "")
+        if _COMMA_DECIMAL.match(v):
+            comma += 1
+        elif _POINT_DECIMAL.match(v):
+            point += 1
+    if comma > point:
+        return ","
+    if point > comma:
+        return "."
+    return "," if delimiter == ";" else "."
+
+
+# --- dates -------------------------------------------------------------------------------
+
+_DATE_PARTS = [
+    "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y", "%d/%m/%Y", "%m/%d/%Y", "%Y/%m/%d",
+    "%d-%m-%y", "%d.%m.%y", "%d/%m/%y", "%m/%d/%y", "%Y.%m.%d", "%d %b %Y", "%d-%b-%Y",
+]
+_TIME_PARTS = [
+    "", " %H:%M", " %H:%M:%S", "T%H:%M", "T%H:%M:%S", " %H:%M:%S.%f", "T%H:%M:%S.%f",
+    " %I:%M %p", " %I:%M:%S %p", ", %H:%M", " %H.%M",
+]
+_ZONE_PARTS = ["", " %z", "%z", " %Z"]
+_MONTH_FIRST = ("%m/%d/%Y", "%m/%d/%y")
+
+
+def candidate_formats() -> list[str]:
+    out = []
+    for d in _DATE_PARTS:
+        for t in _TIME_PARTS:
+            for z in _ZONE_PARTS:
+                if z and not t:
+                    continue
+                out.append(d + t + z)
+    return out
+
+
+def is_zoned(fmt: str) -> bool:
+    return "%z" in fmt or "%Z" in fmt
+
+
+def detect_date_formats(
+    con: duckdb.DuckDBPyConnection, values: list[str], prefer_day_first: bool
+) -> list[str]:
+    """An ordered list of strptime formats that together parse the sample values.
+
+    Greedy cover: the format parsing most values first, then the one parsing most of the rest,
+    and so on; ties between day-first and month-first go to ``prefer_day_first``. ISO 8601
+    values are always accepted by the importer, so they need no format here.
+    """
+    values = [v.strip() for v in values if v and v.strip()][:2000]
+    if not values:
+        return []
+    formats = candidate_formats()
+    cur = con.cursor()
+    try:
+        cur.execute("CREATE OR REPLACE TEMP TABLE _date_sample AS SELECT unnest($v) AS v", {"v": values})
+        hits_sql = ", ".join(
+            f"list(try_strptime(v, '{f}') IS NOT NULL)" for f in formats
+        )
+        row = cur.execute(f"SELECT {hits_sql} FROM _date_sample").fetchall()[0]
+    finally:
+        cur.close()
+    hits = [list(col) for col in row]
+    chosen: list[str] = []
+    remaining = set(range(len(values)))
+    while remaining:
+        def score(i: int) -> tuple[int, int, int]:
+            count = sum(1 for j in remaining if hits[i][j])
+            fmt = formats[i]
+            month_first = fmt.startswith(_MONTH_FIRST)
+            pref = (not month_first) if prefer_day_first else month_first
+            return count, int(pref), -len(fmt)
+
+        best = max(range(len(formats)), key=score)
+        covered = {j for j in remaining if hits[best][j]}
+        if not covered:
+            break
+        chosen.append(formats[best])
+        remaining -= covered
+    return chosen

@@ -1,0 +1,187 @@
+"""Workspaces: one DuckDB file per workspace in a data directory.
+
+The data directory is ``./workspaces`` unless ``SOCIALCRM_DATA_DIR`` (or an explicit argument,
+e.g. the CLI's ``--data-dir``) says otherwise. Opening a workspace applies pending migrations,
+so a later release opens an older workspace without losing data.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo, available_timezones
+
+import duckdb
+
+from datastore.schema import MIGRATIONS, SCHEMA_VERSION
+
+DATA_DIR_ENV = "SOCIALCRM_DATA_DIR"
+SAMPLE = "Sample"
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _\-]{0,63}$")
+
+
+def data_dir(override: str | Path | None = None) -> Path:
+    """The folder that holds the workspace files (created when missing)."""
+    path = Path(override or os.environ.get(DATA_DIR_ENV) or "workspaces")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def check_name(name: str) -> str:
+    name = (name or "").strip()
+    if not _NAME_RE.match(name):
+        raise ValueError(
+            "A workspace name has 1 to 64 letters, digits, spaces, '-' or '_', "
+            f"and starts with a letter or digit (got {name!r})."
+        )
+    return name
+
+
+def workspace_path(name: str, directory: str | Path | None = None) -> Path:
+    return data_dir(directory) / f"{check_name(name)}.duckdb"
+
+
+def list_workspaces(directory: str | Path | None = None) -> list[str]:
+    return sorted(p.stem for p in data_dir(directory).glob("*.duckdb"))
+
+
+def check_time_zone(tz: str) -> str:
+    if tz not in available_timezones() and tz != "UTC":
+        raise ValueError(f"Unknown time zone {tz!r}; use an IANA name such as 'Europe/Amsterdam'.")
+    ZoneInfo(tz)
+    return tz
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> int:
+    """Bring a workspace to SCHEMA_VERSION; returns the version it had before."""
+    has_settings = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'settings'"
+    ).fetchall()[0][0]
+    before = 0
+    if has_settings:
+        row = con.execute("SELECT value FROM settings WHERE key = 'schema_version'").fetchall()
+        before = int(row[0][0]) if row else 0
+    if before > SCHEMA_VERSION:
+        raise ValueError(
+            f"This workspace was written by a newer release (schema {before}, "
+            f"this release knows up to {SCHEMA_VERSION}). Upgrade the dashboard to open it."
+        )
+    for version, _title, statements in MIGRATIONS:
+        if version <= before:
+            continue
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for stmt in statements:
+                con.execute(stmt)
+            con.execute(
+                "INSERT OR REPLACE INTO settings VALUES ('schema_version', ?)", [str(version)]
+            )
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+    return before
+
+
+def open_workspace(path: str | Path, time_zone: str | None = None) -> duckdb.DuckDBPyConnection:
+    """Open (creating when new) the workspace file at ``path`` and migrate it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path))
+    try:
+        migrate(con)
+        defaults = {
+            "time_zone": check_time_zone(time_zone) if time_zone else "UTC",
+            "data_version": "0",
+            "created_at": datetime.now().isoformat(timespec="seconds"),
+            "name": path.stem,
+        }
+        for key, value in defaults.items():
+            con.execute("INSERT OR IGNORE INTO settings VALUES (?, ?)", [key, value])
+    except Exception:
+        con.close()
+        raise
+    return con
+
+
+def get_setting(con: duckdb.DuckDBPyConnection, key: str, default: str | None = None) -> str | None:
+    rows = con.execute("SELECT value FROM settings WHERE key = ?", [key]).fetchall()
+    return rows[0][0] if rows else default
+
+
+def set_setting(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
+    con.execute("INSERT OR REPLACE INTO settings VALUES (?, ?)", [key, str(value)])
+
+
+def time_zone(con: duckdb.DuckDBPyConnection) -> str:
+    return get_setting(con, "time_zone", "UTC") or "UTC"
+
+
+def data_version(con: duckdb.DuckDBPyConnection) -> int:
+    """A number that changes with every import or undo: the cache key for query results."""
+    return int(get_setting(con, "data_version", "0") or 0)
+
+
+def bump_data_version(con: duckdb.DuckDBPyConnection) -> int:
+    version = data_version(con) + 1
+    set_setting(con, "data_version", str(version))
+    return version
+
+
+def create_workspace(
+    name: str, time_zone: str = "UTC", directory: str | Path | None = None
+) -> Path:
+    path = workspace_path(name, directory)
+    if path.exists():
+        raise ValueError(f"A workspace called {name!r} already exists.")
+    open_workspace(path, time_zone=time_zone).close()
+    return path
+
+
+def delete_workspace(name: str, directory: str | Path | None = None) -> None:
+    path = workspace_path(name, directory)
+    for p in (path, path.with_suffix(".duckdb.wal")):
+        if p.exists():
+            p.unlink()
+
+
+def ensure_sample(
+    directory: str | Path | None = None,
+    reset: bool = False,
+    members: int = 5000,
+    interactions: int = 200_000,
+) -> Path:
+    """The built-in Sample workspace, built from ``sample_data`` exports on first use.
+
+    The exports are written to a temporary folder and loaded through the importer, so the
+    sample exercises the same path a user's files take (Dutch Windows-1252 files included).
+    Built under a temporary name and moved into place, so a half-built sample never shows.
+    """
+    import tempfile
+
+    from datastore.importer import import_file
+    from sample_data.generator import generate, write_exports
+
+    path = workspace_path(SAMPLE, directory)
+    if path.exists() and not reset:
+        return path
+    tmp_path = path.with_name(f".building-{os.getpid()}-{SAMPLE}.duckdb")
+    if tmp_path.exists():
+        tmp_path.unlink()
+    with tempfile.TemporaryDirectory() as tmp:
+        files = write_exports(generate(members=members, interactions=interactions), tmp)
+        con = open_workspace(tmp_path, time_zone="Europe/Amsterdam")
+        try:
+            set_setting(con, "name", SAMPLE)
+            for file_path, dataset in files:
+                report = import_file(con, file_path, dataset=dataset)
+                if report.status != "loaded":
+                    raise RuntimeError(f"Sample import of {file_path.name} failed: {report.message}")
+        finally:
+            con.close()
+    delete_workspace(SAMPLE, directory)
+    shutil.move(str(tmp_path), str(path))
+    return path
