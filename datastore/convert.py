@@ -1,10 +1,10 @@
 """SQL expressions that turn a raw text cell into a canonical value, and name why one fails.
 
-Each builder takes a SQL reference to the *cleaned* cell (``cleaned()``: trimmed, NULL when
-empty or a null marker) and returns
-``(value_sql, error_sql)``: the typed value, and a text that is non-NULL exactly when the cell
-holds something that cannot be converted (the reject reason). Empty cells and the usual
-"nothing here" markers become NULL without error. Only constants from this module and
+``value_expr`` turns a SQL reference to the raw cell into the canonical value, NULL when it
+cannot be converted; ``reason`` is the constant text that explains such a failure. The importer
+evaluates each conversion once and flags a cell as bad when the raw cell holds something
+(``has_value``: not empty and not a "nothing here" marker such as ``-`` or ``N/A``) but the
+value is NULL. Checking markers only on that rare path keeps the common path fast. Only constants from this module and
 validated options are put into SQL text; file content only ever flows through the data.
 """
 
@@ -84,120 +84,68 @@ def q(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _in_list(values: tuple[str, ...] | list[str]) -> str:
-    return "(" + ", ".join(q(v) for v in values) + ")"
+def _map(table: dict, literal) -> str:
+    """A MAP literal: one hash lookup per row instead of a CASE with a branch per synonym."""
+    return "MAP {" + ", ".join(f"{q(k)}: {literal(v)}" for k, v in table.items()) + "}"
 
 
-def cleaned(raw: str) -> str:
-    """Trimmed cell, NULL for empty cells and null markers."""
-    return f"CASE WHEN lower(trim({raw})) IN {_in_list(NULL_MARKERS)} THEN NULL ELSE trim({raw}) END"
+def is_marker(ref: str) -> str:
+    """True when the raw cell is empty or a null marker. (A MAP lookup, not IN or
+    list_contains: DuckDB plans a constant list as a hash join over every row, which made
+    imports several times slower.)"""
+    # The length test skips the list for ordinary cells; it must admit the longest marker.
+    return f"(length({ref}) <= {_MARKER_LEN} AND map_contains({_MARKER_MAP}, lower(trim({ref}))))"
 
 
-def _map_case(key: str, table: dict[str, object], literal) -> str:
-    whens = " ".join(f"WHEN {q(k)} THEN {literal(v)}" for k, v in table.items())
-    return f"CASE {key} {whens} END"
+_MARKER_LEN = max(len(m) for m in NULL_MARKERS) + 2  # '(blank)' with a space either side
+_MARKER_MAP = _map({m: True for m in NULL_MARKERS}, lambda v: "TRUE")
 
 
-def text_expr(raw: str) -> tuple[str, str]:
-    return raw, "NULL"
+def has_value(ref: str) -> str:
+    return f"({ref} IS NOT NULL AND NOT {is_marker(ref)})"
 
 
-def id_expr(raw: str) -> tuple[str, str]:
-    """Trimmed id; an id exported as a float ('17850.0') is the same as '17850'."""
-    c = raw
-    return f"regexp_replace({c}, '^([-+]?[0-9]+)\\.0+$', '\\1')", "NULL"
+def _lookup(key: str, table: dict, literal=None) -> str:
+    return f"map_extract_value({_map(table, literal or q)}, {key})"
 
 
-def lookup_expr(raw: str, table: dict[str, str], what: str, keep_unknown: bool) -> tuple[str, str]:
-    c = raw
-    key = f"lower({c})"
-    mapped = _map_case(key, table, q)
-    if keep_unknown:
-        value = f"coalesce({mapped}, {key})"
-        return value, "NULL"
-    allowed = ", ".join(sorted(set(table.values())))
-    error = (
-        f"CASE WHEN {c} IS NOT NULL AND ({mapped}) IS NULL "
-        f"THEN 'unknown {what} (expected {allowed})' END"
-    )
-    return mapped, error
+def number_parse(t: str, decimal: str) -> str:
+    """DOUBLE from a trimmed cell in the file's number style, NULL when it is not one.
 
-
-def _number_text(c: str, decimal: str) -> tuple[str, str]:
-    """(normalised numeric text, validity condition) for a cleaned cell."""
-    stripped = f"regexp_replace({c}, '[€$£[:space:]]|EUR|USD|GBP', '', 'g')"
+    Plain numbers take a fast cast; only cells with a thousands separator, a currency sign or
+    a decimal comma go through the stricter pattern (so '1.234' in a decimal-comma file is
+    1234, never 1.234). Infinite and NaN values are left for the caller to refuse."""
+    stripped = f"regexp_replace({t}, '[€$£[:space:]]|EUR|USD|GBP', '', 'g')"
     if decimal == ",":
-        valid = (
-            f"regexp_full_match({stripped}, '[-+]?([0-9]{{1,3}}(\\.[0-9]{{3}})+|[0-9]+)(,[0-9]+)?')"
-        )
-        text = f"replace(replace({stripped}, '.', ''), ',', '.')"
+        pattern = "[-+]?([0-9]{1,3}(\\.[0-9]{3})+|[0-9]+)(,[0-9]+)?"
+        slow = (f"CASE WHEN regexp_full_match({stripped}, '{pattern}') "
+                f"THEN try_cast(replace(replace({stripped}, '.', ''), ',', '.') AS DOUBLE) END")
+        fast_ok = f"NOT contains({t}, '.') AND NOT contains({t}, ',')"
     else:
-        valid = (
-            f"regexp_full_match({stripped}, '[-+]?([0-9]{{1,3}}(,[0-9]{{3}})+|[0-9]+)(\\.[0-9]+)?([eE][-+]?[0-9]+)?')"
-        )
-        text = f"replace({stripped}, ',', '')"
-    return text, valid
+        pattern = "[-+]?([0-9]{1,3}(,[0-9]{3})+|[0-9]+)(\\.[0-9]+)?([eE][-+]?[0-9]+)?"
+        slow = (f"CASE WHEN regexp_full_match({stripped}, '{pattern}') "
+                f"THEN try_cast(replace({stripped}, ',', '') AS DOUBLE) END")
+        fast_ok = f"NOT contains({t}, ',')"
+    return f"coalesce(CASE WHEN {fast_ok} THEN try_cast({t} AS DOUBLE) END, {slow})"
 
 
-def number_expr(raw: str, decimal: str) -> tuple[str, str]:
-    c = raw
-    text, valid = _number_text(c, decimal)
-    value = f"CASE WHEN {valid} THEN try_cast({text} AS DOUBLE) END"
-    sep = "decimal comma" if decimal == "," else "decimal point"
-    error = f"CASE WHEN {c} IS NOT NULL AND ({value}) IS NULL THEN 'not a number (file uses a {sep})' END"
-    return f"CAST({value} AS DECIMAL(18,4))", error
-
-
-def integer_expr(raw: str, decimal: str) -> tuple[str, str]:
-    c = raw
-    text, valid = _number_text(c, decimal)
-    dbl = f"CASE WHEN {valid} THEN try_cast({text} AS DOUBLE) END"
-    value = f"CASE WHEN {dbl} = round({dbl}) AND abs({dbl}) < 9e18 THEN CAST({dbl} AS BIGINT) END"
-    error = f"CASE WHEN {c} IS NOT NULL AND ({value}) IS NULL THEN 'not a whole number' END"
-    return value, error
-
-
-def boolean_expr(raw: str) -> tuple[str, str]:
-    c = raw
-    mapped = _map_case(f"lower({c})", BOOLEAN_WORDS, lambda v: "TRUE" if v else "FALSE")
-    error = f"CASE WHEN {c} IS NOT NULL AND ({mapped}) IS NULL THEN 'not a yes/no value' END"
-    return mapped, error
-
-
-def sentiment_expr(raw: str, decimal: str) -> tuple[str, str]:
-    c = raw
-    label = _map_case(f"lower({c})", SENTIMENT_LABELS, lambda v: repr(float(v)))
-    text, valid = _number_text(c, decimal)
-    number = f"CASE WHEN {valid} THEN try_cast({text} AS DOUBLE) END"
-    value = f"coalesce({label}, CASE WHEN {number} BETWEEN -1 AND 1 THEN {number} END)"
-    error = (
-        f"CASE WHEN {c} IS NOT NULL AND ({value}) IS NULL THEN "
-        "'not a sentiment (a number from -1 to 1, or positive / neutral / negative)' END"
-    )
-    return value, error
-
-
-def timestamp_expr(raw: str, formats: list[str], time_zone: str) -> tuple[str, str]:
-    """Wall-clock time in the workspace zone. Formats with a zone (and ISO values with an
-    offset) are converted; values without a zone are taken as already in the workspace zone.
-    ISO 8601 is always accepted, whatever formats were detected."""
-    c = raw
+def timestamp_value(t: str, formats: list[str], time_zone: str) -> str:
+    """Wall-clock time in the workspace zone from a trimmed cell. Formats with a zone (and ISO
+    values with an offset) are converted; values without a zone are taken as already in the
+    workspace zone. ISO 8601 is always accepted, whatever formats were detected."""
     tz = q(time_zone)
     naive = [f for f in formats if "%z" not in f and "%Z" not in f]
     zoned = [f for f in formats if f not in naive]
     parts = []
     if naive:
-        parts.append(f"try_strptime({c}, [{', '.join(q(f) for f in naive)}])")
+        parts.append(f"try_strptime({t}, [{', '.join(q(f) for f in naive)}])")
     if zoned:
-        parts.append(f"timezone({tz}, try_strptime({c}, [{', '.join(q(f) for f in zoned)}]))")
+        parts.append(f"timezone({tz}, try_strptime({t}, [{', '.join(q(f) for f in zoned)}]))")
     parts.append(
-        f"CASE WHEN regexp_matches({c}, '(Z|[+-][0-9]{{2}}(:?[0-9]{{2}})?)$') "
-        f"THEN timezone({tz}, try_cast({c} AS TIMESTAMPTZ)) ELSE try_cast({c} AS TIMESTAMP) END"
+        f"CASE WHEN regexp_matches({t}, '(Z|[+-][0-9]{{2}}(:?[0-9]{{2}})?)$') "
+        f"THEN timezone({tz}, try_cast({t} AS TIMESTAMPTZ)) ELSE try_cast({t} AS TIMESTAMP) END"
     )
-    value = f"coalesce({', '.join(parts)})"
-    shown = " or ".join(example(f) for f in formats[:2]) if formats else "e.g. 2025-12-31 14:05"
-    error = f"CASE WHEN {c} IS NOT NULL AND ({value}) IS NULL THEN 'unparseable date (expected {shown})' END"
-    return value, error
+    return f"coalesce({', '.join(parts)})"
 
 
 def example(fmt: str) -> str:
@@ -207,31 +155,56 @@ def example(fmt: str) -> str:
     return datetime(2025, 12, 31, 14, 5, 0, tzinfo=timezone.utc).strftime(fmt)
 
 
-def date_expr(raw: str, formats: list[str], time_zone: str) -> tuple[str, str]:
-    value, error = timestamp_expr(raw, formats, time_zone)
-    return f"CAST({value} AS DATE)", error
+NUMERIC_KINDS = ("number", "integer", "sentiment")
 
 
-def field_expr(kind: str, raw: str, *, decimal: str, formats: list[str], time_zone: str) -> tuple[str, str]:
-    """Dispatch on the canonical field kind (see datastore.schema.Field.kind)."""
+def value_expr(kind: str, t: str, n: str, *, formats: list[str], time_zone: str) -> str:
+    """SQL for the canonical value of a field of this kind, from ``t`` (the trimmed cell) and,
+    for numeric kinds, ``n`` (the cell parsed by ``number_parse``)."""
+    key = f"lower({t})"
     if kind == "timestamp":
-        return timestamp_expr(raw, formats, time_zone)
+        return timestamp_value(t, formats, time_zone)
     if kind == "date":
-        return date_expr(raw, formats, time_zone)
+        return f"CAST({timestamp_value(t, formats, time_zone)} AS DATE)"
     if kind == "number":
-        return number_expr(raw, decimal)
+        return f"CASE WHEN isfinite({n}) AND abs({n}) < 1e14 THEN CAST({n} AS DECIMAL(18,4)) END"
     if kind == "integer":
-        return integer_expr(raw, decimal)
+        return f"CASE WHEN isfinite({n}) AND {n} = round({n}) AND abs({n}) < 9e18 THEN CAST({n} AS BIGINT) END"
     if kind == "boolean":
-        return boolean_expr(raw)
+        return _lookup(key, BOOLEAN_WORDS, lambda v: "TRUE" if v else "FALSE")
     if kind == "sentiment":
-        return sentiment_expr(raw, decimal)
+        label = _lookup(key, SENTIMENT_LABELS, lambda v: f"{float(v)}::DOUBLE")
+        return f"coalesce({label}, CASE WHEN {n} BETWEEN -1 AND 1 THEN {n} END)"
     if kind == "id":
-        return id_expr(raw)
-    if kind == "channel":
-        return lookup_expr(raw, CHANNEL_SYNONYMS, "channel", keep_unknown=True)
-    if kind == "action":
-        return lookup_expr(raw, ACTION_SYNONYMS, "action", keep_unknown=True)
+        # An id exported as a float ('17850.0') is the same id as '17850'.
+        return (f"CASE WHEN {is_marker(t)} THEN NULL WHEN contains({t}, '.') "
+                f"THEN regexp_replace({t}, '^([-+]?[0-9]+)\\.0+$', '\\1') ELSE nullif({t}, '') END")
+    if kind in ("channel", "action"):
+        table = CHANNEL_SYNONYMS if kind == "channel" else ACTION_SYNONYMS
+        return f"CASE WHEN {is_marker(t)} THEN NULL ELSE coalesce({_lookup(key, table)}, {key}) END"
     if kind == "direction":
-        return lookup_expr(raw, DIRECTION_SYNONYMS, "direction", keep_unknown=False)
-    return text_expr(raw)
+        return _lookup(key, DIRECTION_SYNONYMS)
+    # Text is kept as written, but a "nothing here" marker ('N/A', '--') is no segment or name.
+    return f"CASE WHEN {is_marker(t)} THEN NULL ELSE nullif({t}, '') END"
+
+
+def reason(kind: str, *, decimal: str, formats: list[str]) -> str:
+    """Why a cell of this kind could not be converted (a plain sentence for the user)."""
+    if kind in ("timestamp", "date"):
+        shown = " or ".join(example(f) for f in formats[:2]) if formats else "e.g. 2025-12-31 14:05"
+        return f"unparseable date (expected {shown})"
+    if kind == "number":
+        return f"not a number (this file uses a decimal {'comma' if decimal == ',' else 'point'})"
+    if kind == "integer":
+        return "not a whole number"
+    if kind == "boolean":
+        return "not a yes/no value"
+    if kind == "sentiment":
+        return "not a sentiment (a number from -1 to 1, or positive / neutral / negative)"
+    if kind == "direction":
+        return "unknown direction (expected inbound / outbound, klant / bedrijf, in / out)"
+    return "could not be read"
+
+
+def can_fail(kind: str) -> bool:
+    return kind in ("timestamp", "date", "number", "integer", "boolean", "sentiment", "direction")

@@ -12,6 +12,7 @@ Plain Python + DuckDB (no streamlit). The flow:
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import io
 import csv
@@ -144,8 +145,8 @@ def inspect_file(
         raise FileRefused(f"Unknown encoding {encoding!r}.") from exc
     if options.encoding:
         try:
-            codecs_ok = head[: max(0, len(head) - 8)].decode(encoding)
-            del codecs_ok
+            # Only a head cut at HEAD_BYTES may end inside a character; a whole file must decode.
+            codecs.getincrementaldecoder(encoding)().decode(head, final=len(head) < sniff.HEAD_BYTES)
         except UnicodeDecodeError as exc:
             raise FileRefused(f"{name} is not valid {encoding}: {exc.reason} at byte {exc.start}.") from exc
     dialect = sniff.detect_dialect(text, encoding)
@@ -264,61 +265,82 @@ def typed_select(
     date_formats: dict[str, list[str]],
     tz: str,
 ) -> str:
-    """SELECT producing, per record of ``source`` (columns c0..cN, all text): ``rn`` (record
-    number), one ``v_<field>`` per canonical field, ``errs`` (list of {col, raw, reason}),
-    ``extra`` (unmapped columns as JSON) and ``row_hash``."""
+    """SELECT producing, per record of ``source`` (columns c0..cN, all text, in file order):
+    one ``v_<field>`` per canonical field, ``errs`` (list of {col, raw, reason}, empty
+    for a good row), ``extra`` (unmapped columns as JSON) and ``row_hash``.
+
+    Layers: conv (each conversion evaluated once, raw cells kept as r_<field>), fixed (defaults
+    and derived fields), checked (a cell is bad when it holds something but converted to NULL;
+    the list of reasons is only built for bad rows)."""
     pos = {c: i for i, c in enumerate(columns)}
     mapped_cols = set(mapping.values())
-    cleaned = ", ".join(f"{convert.cleaned(f'c{i}')} AS c{i}" for i in range(len(columns)))
-    values, errors = [], []
+    pre, nums, values, raws, checks = [], [], [], [], []
     for f in FIELDS[dataset]:
         if f.name in mapping:
             ref = f"c{pos[mapping[f.name]]}"
             label = mapping[f.name]
         elif str(constants.get(f.name, "")).strip():
-            ref = convert.cleaned(convert.q(str(constants[f.name])))
+            ref = convert.q(str(constants[f.name]).strip())
             label = f"{f.name} (fixed value)"
         else:
             values.append(f"CAST(NULL AS {_sql_type(f.kind)}) AS v_{f.name}")
+            if f.required:
+                raws.append(f"NULL::VARCHAR AS r_{f.name}")
             continue
-        value, error = convert.field_expr(
-            f.kind, ref, decimal=decimal, formats=date_formats.get(f.name, []), time_zone=tz
+        # Each cell is trimmed once (pre), numbers parsed once (num), then converted (conv).
+        t = f"t_{f.name}"
+        pre.append(f"{ref if f.kind == 'text' else f'trim({ref})'} AS {t}")
+        if f.kind in convert.NUMERIC_KINDS:
+            nums.append(f"{convert.number_parse(t, decimal)} AS n_{f.name}")
+        formats = date_formats.get(f.name, [])
+        values.append(
+            f"{convert.value_expr(f.kind, t, f'n_{f.name}', formats=formats, time_zone=tz)} AS v_{f.name}"
         )
-        values.append(f"{value} AS v_{f.name}")
-        if error != "NULL":
-            errors.append(
-                f"CASE WHEN ({error}) IS NOT NULL THEN "
-                f"{{'col': {convert.q(label)}, 'raw': {ref}, 'reason': {error}}} END"
-            )
-    extra_cols = [c for c in columns if c not in mapped_cols]
-    if extra_cols:
-        pairs = ", ".join(f"{convert.q(c)}, c{pos[c]}" for c in extra_cols)
-        extra = f"json_object({pairs})"
-    else:
-        extra = "CAST(NULL AS JSON)"
-
-    typed = f"SELECT rn, {', '.join(values)}, {extra} AS extra, [{', '.join(errors)}] AS errs0 FROM cleaned"
-    fixups = _derived(dataset, mapping, constants)
-    required = []
+        if convert.can_fail(f.kind) or f.required:
+            raws.append(f"{t} AS r_{f.name}")
+        if convert.can_fail(f.kind):
+            why = convert.reason(f.kind, decimal=decimal, formats=formats)
+            # Fields that get a default or a derived value are checked before that (p_<field>).
+            v = f"p_{f.name}" if f.name in DERIVED_FIELDS else f"v_{f.name}"
+            checks.append((f"(CASE WHEN {v} IS NULL THEN {convert.has_value(f'r_{f.name}')} ELSE FALSE END)",
+                           f"{{'col': {convert.q(label)}, 'raw': r_{f.name}, 'reason': {convert.q(why)}}}"))
     for f in FIELDS[dataset]:
         if f.required:
             label = mapping.get(f.name, f.name)
-            required.append(
-                f"CASE WHEN v_{f.name} IS NULL AND NOT list_contains(list_transform(errs0, lambda e: e.col), {convert.q(label)}) "
-                f"THEN {{'col': {convert.q(label)}, 'raw': NULL, 'reason': 'missing required value ({f.name})'}} END"
-            )
+            cond = (f"(CASE WHEN v_{f.name} IS NULL THEN NOT coalesce({convert.has_value(f'r_{f.name}')}, FALSE) "
+                    "ELSE FALSE END)")
+            checks.append((cond, f"{{'col': {convert.q(label)}, 'raw': NULL::VARCHAR, "
+                                 f"'reason': 'missing required value ({f.name})'}}"))
+    extra_cols = [c for c in columns if c not in mapped_cols]
+    if extra_cols:
+        extra = f"json_object({', '.join(f'{convert.q(c)}, c{pos[c]}' for c in extra_cols)})"
+    else:
+        extra = "CAST(NULL AS JSON)"
+    fixups = _derived(dataset, mapping, constants)
+    keep = "".join(f", v_{n} AS p_{n}" for n in DERIVED_FIELDS if n in field_names(dataset))
+    fixed = f"SELECT * REPLACE ({fixups}){keep} FROM conv" if fixups else "SELECT * FROM conv"
     names = field_names(dataset)
-    hash_args = ", ".join(f"v_{n}" for n in names) + ", extra"
-    fixed = f"SELECT * REPLACE ({fixups}) FROM typed" if fixups else "SELECT * FROM typed"
+    bad = " OR ".join(c for c, _ in checks) or "FALSE"
+    errs = ", ".join(f"CASE WHEN {c} THEN {e} END" for c, e in checks)
     return (
-        f"WITH raw AS (SELECT row_number() OVER () AS rn, * FROM {source}), "
-        f"cleaned AS (SELECT rn, {cleaned} FROM raw), "
-        f"typed AS ({typed}), "
+        f"WITH raw AS (SELECT * FROM {source}), "
+        f"pre AS (SELECT {', '.join(pre + [extra + ' AS extra'])} FROM raw), "
+        f"num AS (SELECT *{''.join(', ' + x for x in nums)} FROM pre), "
+        f"conv AS (SELECT {', '.join(values + raws)}, extra FROM num), "
         f"fixed AS ({fixed}) "
-        f"SELECT rn, {', '.join('v_' + n for n in names)}, extra, "
-        f"list_filter(list_concat(errs0, [{', '.join(required)}]), lambda e: e IS NOT NULL) AS errs, "
-        f"hash({hash_args}) AS row_hash FROM fixed"
+        f"SELECT {', '.join('v_' + n for n in names)}, extra, "
+        f"CASE WHEN {bad} THEN list_filter([{errs}], lambda e: e IS NOT NULL) "
+        f"ELSE []::STRUCT(col VARCHAR, raw VARCHAR, reason VARCHAR)[] END AS errs, "
+        f"{row_hash_sql(dataset)} AS row_hash FROM fixed"
     )
+
+
+def row_hash_sql(dataset: str) -> str:
+    """The hash of a staged row's canonical values (columns v_<field> and extra)."""
+    return "hash(" + ", ".join(f"v_{n}" for n in field_names(dataset)) + ", extra)"
+
+
+DERIVED_FIELDS = ("direction", "amount", "is_refund", "is_employee")
 
 
 def _derived(dataset: str, mapping: dict[str, str], constants: dict[str, str]) -> str:
@@ -352,7 +374,7 @@ def csv_source(path: str | Path, columns: list[str], delimiter: str, quote: str)
     return (
         f"read_csv({convert.q(str(path))}, delim={convert.q(delimiter)}, quote={convert.q(quote)}, "
         f"escape={convert.q(quote)}, header=true, auto_detect=false, columns={cols}, "
-        "null_padding=true, store_rejects=true, max_line_size=20000000, strict_mode=false)"
+        "null_padding=false, store_rejects=true, max_line_size=20000000, strict_mode=true)"
     )
 
 
@@ -452,17 +474,35 @@ def import_file(
                     "choose another encoding.", ds)
         say(0.15, "Reading and checking every row")
         tz = time_zone(cur)
-        select = typed_select(
-            csv_source(source_path, profile.columns, profile.delimiter, profile.quote),
-            profile.columns, ds, use_mapping, use_constants,
-            decimal=profile.decimal, date_formats=formats, tz=tz,
-        )
-        cur.execute("BEGIN TRANSACTION")
-        try:
-            report = _load(cur, ds, name, profile, use_mapping, use_constants, options, select, say, hasher, hashed, formats)
-        except Exception:
-            cur.execute("ROLLBACK")
-            raise
+        for attempt in (1, 2):
+            select = typed_select(
+                csv_source(source_path, profile.columns, profile.delimiter, profile.quote),
+                profile.columns, ds, use_mapping, use_constants,
+                decimal=profile.decimal, date_formats=formats, tz=tz,
+            )
+            cur.execute("BEGIN TRANSACTION")
+            try:
+                report = _load(cur, ds, name, profile, use_mapping, use_constants, options, select, say, hasher, hashed, formats)
+                break
+            except duckdb.InvalidInputException as exc:
+                cur.execute("ROLLBACK")
+                if attempt == 2 or "state machine reached an invalid state" not in str(exc):
+                    raise
+            except Exception:
+                cur.execute("ROLLBACK")
+                raise
+            # DuckDB's strict reader (needed to report rows with too many cells) stops at a file
+            # that mixes \n and \r\n line ends: read a copy with one style instead.
+            say(0.15, "Rewriting mixed line endings")
+            fixed = Path(tmp_dir) / "newlines.csv"
+            try:
+                sniff.transcode_to_utf8(source_path, fixed, "utf-8-sig", normalise_newlines=True)
+            except UnicodeDecodeError as exc:
+                return refused(f"{name} is not valid {profile.encoding} (byte {exc.start}); "
+                               "choose another encoding.", ds)
+            source_path = fixed
+            cur.close()
+            cur = con.cursor()  # a fresh cursor: reject tables are per cursor
         if report.status == "loaded" or report.import_id is not None:
             cur.execute("COMMIT")
         else:
@@ -511,7 +551,12 @@ _STRUCTURAL_REASON = {
 
 def _load(cur, ds, name, profile, mapping, constants, options, select, say, hasher, hashed, formats) -> ImportReport:
     names = field_names(ds)
-    cur.execute(f"CREATE OR REPLACE TEMP TABLE _stage AS {select}")
+    # One parallel pass over the file. Insertion order is preserved, so a staged row's rowid is
+    # its record number - 1 (a row_number() window here would make the whole pass serial).
+    cur.execute(f"CREATE OR REPLACE TEMP TABLE _stage0 AS {select}")
+    # Inside a transaction rowids start at a large offset, not at 0: count from the first one.
+    base = cur.execute("SELECT coalesce(min(rowid), 0) FROM _stage0").fetchall()[0][0]
+    cur.execute(f"CREATE OR REPLACE TEMP VIEW _stage AS SELECT rowid - {int(base)} + 1 AS rn, * FROM _stage0")
     structural = _structural_rejects(cur)
     cur.execute("SELECT count(*), count(*) FILTER (len(errs) > 0) FROM _stage")
     rows_staged, rows_bad = cur.fetchall()[0]
@@ -533,7 +578,9 @@ def _load(cur, ds, name, profile, mapping, constants, options, select, say, hash
             keyed = False
             col = mapping.get(key, key)
             if ds == "transactions" and "order_id" not in mapping:
-                cur.execute("UPDATE _stage SET v_order_id = v_transaction_id, v_transaction_id = NULL")
+                cur.execute("UPDATE _stage0 SET v_order_id = v_transaction_id, v_transaction_id = NULL")
+                # The hash is of the values as stored: the same line mapped either way matches.
+                cur.execute(f"UPDATE _stage0 SET row_hash = {row_hash_sql(ds)}")
                 mapping = {("order_id" if k == key else k): v for k, v in mapping.items()}
                 warnings.append(
                     f"'{col}' repeats over rows ({dup_keys} repeats), so it is an order number, not a "
@@ -564,14 +611,18 @@ def _load(cur, ds, name, profile, mapping, constants, options, select, say, hash
         conflict_rejects = cur.execute(
             "SELECT count(*) FROM _pick WHERE row_hash <> last_hash AND occ = 1"
         ).fetchall()[0][0]
+        # Kept apart, not UPDATEd into _stage0: updating a list column moves the row (new rowid).
         cur.execute(
-            """UPDATE _stage s SET errs = [{'col': 'member_id', 'raw': s.v_member_id,
-                 'reason': 'the same member appears again on row ' || (p.last_rn + 1) || ' with other values; the later row is kept'}]
-               FROM _pick p WHERE p.rn = s.rn AND p.row_hash <> p.last_hash"""
+            """CREATE OR REPLACE TEMP TABLE _conflict AS
+               SELECT rn, [{'col': 'member_id', 'raw': v_member_id,
+                 'reason': 'the same member appears again on row ' || (last_rn + 1) || ' with other values; the later row is kept'}] AS errs
+               FROM _pick WHERE row_hash <> last_hash"""
         )
         keep = "p.occ = 1 AND p.row_hash = p.last_hash"
         exists = (
-            "EXISTS (SELECT 1 FROM members m WHERE m.member_id = s.v_member_id AND m.row_hash = s.row_hash)"
+            # Compared with the current version only: a member changed back to earlier values
+            # is a new version, not a duplicate of the old one.
+            "EXISTS (SELECT 1 FROM members_current m WHERE m.member_id = s.v_member_id AND m.row_hash = s.row_hash)"
             if options.dedupe else "FALSE"
         )
         cur.execute(
@@ -598,8 +649,8 @@ def _load(cur, ds, name, profile, mapping, constants, options, select, say, hash
                     f"SELECT count(*) FROM _stage s SEMI JOIN {ds} t ON t.{key} = s.v_{key}"
                 ).fetchall()[0][0]
         if not overlap:
-            where = "len(errs) = 0"
-            source = "_stage"
+            # Nothing stored overlaps: stream the staged rows in file order, no sort needed.
+            where, source, order = "len(errs) = 0", "_stage0", ""
         else:
             key_cond = (
                 f"CASE WHEN v_{key} IS NOT NULL THEN NOT EXISTS (SELECT 1 FROM {ds} t WHERE t.{key} = s.v_{key}) END"
@@ -617,28 +668,28 @@ def _load(cur, ds, name, profile, mapping, constants, options, select, say, hash
                     FROM _stage s WHERE len(s.errs) = 0"""
             )
             where = "coalesce(key_new, occ > coalesce((SELECT n FROM _old o WHERE o.row_hash = c.row_hash), 0))"
-            source = "_cand c"
+            source, order = "_cand c", "ORDER BY rn"
         say(0.75, "Loading the new rows")
-        cur.execute(
+        rows_loaded = cur.execute(
             f"INSERT INTO {ds} ({cols_sql}, extra, import_id, row_hash) "
-            f"SELECT {vals_sql}, extra, {import_id}, row_hash FROM {source} WHERE {where} ORDER BY rn"
-        )
-        rows_loaded = cur.execute(f"SELECT count(*) FROM {ds} WHERE import_id = ?", [import_id]).fetchall()[0][0]
+            f"SELECT {vals_sql}, extra, {import_id}, row_hash FROM {source} WHERE {where} {order}"
+        ).fetchall()[0][0]
 
     say(0.9, "Recording rejected rows")
     # Row numbers as a spreadsheet shows them: header = row 1. Rows DuckDB's reader skipped
     # shift the records after them.
     bad_lines = sorted(int(x) for x in structural["line"].tolist()) if len(structural) else []
+    conflicts = " UNION ALL SELECT rn, unnest(errs) AS e FROM _conflict" if ds == "members" else ""
     cur.execute(
         f"""INSERT INTO rejects
             SELECT {import_id}, rn + 1, e.col, left(e.raw, 500), e.reason
-            FROM (SELECT rn, unnest(errs) AS e FROM _stage WHERE len(errs) > 0)"""
+            FROM (SELECT rn, unnest(errs) AS e FROM _stage WHERE len(errs) > 0{conflicts})"""
     )
     if bad_lines:
         shifts = [line - j for j, line in enumerate(bad_lines, start=1)]  # rn from which +1 applies
         cur.execute(
             f"""UPDATE rejects SET row_number = row_number + (
-                  SELECT count(*) FROM (SELECT unnest($s) AS b) WHERE rejects.row_number - 1 >= b - 1)
+                  SELECT count(*) FROM (SELECT unnest($s) AS b) WHERE rejects.row_number - 1 >= b)
                 WHERE import_id = {import_id}""",
             {"s": shifts},
         )
@@ -658,7 +709,10 @@ def _load(cur, ds, name, profile, mapping, constants, options, select, say, hash
         [content_hash, ds],
     ).fetchall()[0][0]
     if same is not None:
-        warnings.append(f"This exact file was imported before (import #{same}); its rows were not added again.")
+        warnings.append(
+            f"This exact file was imported before (import #{same})"
+            + ("; its rows were not added again." if not rows_loaded else ".")
+        )
 
     if rows_valid <= 0:
         status = "refused"
@@ -685,7 +739,8 @@ def _load(cur, ds, name, profile, mapping, constants, options, select, say, hash
     _log(cur, import_id, report, content_hash, options, extra)
     if status == "loaded":
         bump_data_version(cur)
-    for t in ("_stage", "_pick", "_new", "_old", "_cand"):
+    cur.execute("DROP VIEW IF EXISTS _stage")
+    for t in ("_stage0", "_pick", "_conflict", "_new", "_old", "_cand"):
         cur.execute(f"DROP TABLE IF EXISTS {t}")
     return report
 
@@ -788,7 +843,7 @@ def preview(
         out = con.execute(
             f"SELECT {', '.join('v_' + n + ' AS ' + n for n in field_names(ds))}, "
             "array_to_string(list_transform(errs, lambda e: e.col || ': ' || e.reason), '; ') AS problem "
-            f"FROM ({select}) ORDER BY rn"
+            f"FROM ({select})"
         ).df()
     finally:
         con.close()

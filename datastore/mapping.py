@@ -177,17 +177,18 @@ SIGNATURES: tuple[Signature, ...] = (
         "HubSpot contacts", "members", ("record id", "create date"),
         {"member_id": "record id", "joined_at": "create date", "email": "email"},
     ),
-    Signature(
-        "Salesforce tasks", "interactions", ("who id", "activity date", "owner id"),
-        {"interaction_id": "id", "member_id": "who id", "occurred_at": "activity date",
-         "channel": "type", "action": "task subtype", "agent": "owner id", "text": "subject"},
-        {"direction": "outbound"},
-    ),
+    # Events before tasks: an Event export also has ActivityDate, WhoId and OwnerId.
     Signature(
         "Salesforce events", "interactions", ("who id", "start date time", "owner id"),
         {"interaction_id": "id", "member_id": "who id", "occurred_at": "start date time",
          "agent": "owner id", "text": "subject"},
         {"direction": "outbound", "channel": "store", "action": "meeting"},
+    ),
+    Signature(
+        "Salesforce tasks", "interactions", ("who id", "activity date", "owner id"),
+        {"interaction_id": "id", "member_id": "who id", "occurred_at": "activity date",
+         "channel": "type", "action": "task subtype", "agent": "owner id", "text": "subject"},
+        {"direction": "outbound"},
     ),
     Signature(
         "Discourse users", "members", ("username", "trust level", "last seen at"),

@@ -104,9 +104,13 @@ def is_duckdb_encoding(encoding: str) -> bool:
     return encoding.replace("_", "-").lower() in ("utf-8", "utf-8-sig", "utf8")
 
 
-def transcode_to_utf8(src: str | Path, dst: str | Path, encoding: str) -> None:
-    """Stream ``src`` into a UTF-8 file ``dst`` (constant memory, any size)."""
-    with open(src, encoding=encoding, newline="", errors="strict") as fin, open(
+def transcode_to_utf8(
+    src: str | Path, dst: str | Path, encoding: str, normalise_newlines: bool = False
+) -> None:
+    """Stream ``src`` into a UTF-8 file ``dst`` (constant memory, any size). With
+    ``normalise_newlines`` every line end (\\r\\n, \\r) becomes \\n, also inside quoted cells."""
+    newline = None if normalise_newlines else ""
+    with open(src, encoding=encoding, newline=newline, errors="strict") as fin, open(
         dst, "w", encoding="utf-8", newline=""
     ) as fout:
         shutil.copyfileobj(fin, fout, 1 << 22)
@@ -174,9 +178,11 @@ def unique_names(header: list[str]) -> tuple[list[str], list[str]]:
 
 
 # --- numbers -----------------------------------------------------------------------------
+# "1.200" and "1,200" (one separator, three digits after it) are ambiguous: they count for
+# neither style. Thousands groups only count when a decimal part follows them.
 
-_COMMA_DECIMAL = re.compile(r"^[-+]?\d{1,3}(\.\d{3})*,\d+$|^[-+]?\d+,\d{1,2}$|^[-+]?\d+,\d{4,}$")
-_POINT_DECIMAL = re.compile(r"^[-+]?\d{1,3}(,\d{3})*\.\d+$|^[-+]?\d+\.\d{1,2}$|^[-+]?\d+\.\d{4,}$")
+_COMMA_DECIMAL = re.compile(r"^[-+]?\d{1,3}(\.\d{3})+,\d+$|^[-+]?\d+,\d{1,2}$|^[-+]?\d+,\d{4,}$")
+_POINT_DECIMAL = re.compile(r"^[-+]?\d{1,3}(,\d{3})+\.\d+$|^[-+]?\d+\.\d{1,2}$|^[-+]?\d+\.\d{4,}$")
 
 
 def detect_decimal(values: list[str], delimiter: str) -> str:
@@ -224,6 +230,39 @@ def is_zoned(fmt: str) -> bool:
     return "%z" in fmt or "%Z" in fmt
 
 
+# A loose pattern per strptime directive: every value the directive accepts matches it. Used
+# only to skip formats that cannot match before DuckDB tries the rest (planning a query with
+# all ~570 candidate formats costs more than the check itself).
+_DIRECTIVE = {
+    "Y": r"[-+]?\d+", "y": r"\d+", "m": r"\d+", "d": r"\d+", "H": r"\d+", "I": r"\d+",
+    "M": r"\d+", "S": r"\d+", "f": r"\d+", "p": r"[a-z.]+", "b": r"[a-z.]+",
+    "z": r"(z|[-+]\d+(:?\d+)?)", "Z": r"\S+",
+}
+
+
+def _loose_pattern(fmt: str) -> re.Pattern[str]:
+    out, i = [], 0
+    while i < len(fmt):
+        if fmt[i] == "%" and i + 1 < len(fmt):
+            out.append(_DIRECTIVE.get(fmt[i + 1], ".*?"))
+            i += 2
+        else:
+            out.append(r"\s*" if fmt[i].isspace() else re.escape(fmt[i]))
+            i += 1
+    return re.compile("".join(out), re.IGNORECASE)
+
+
+_LOOSE = {f: _loose_pattern(f) for f in candidate_formats()}
+
+
+def _plausible_formats(values: list[str]) -> list[str]:
+    """The candidate formats whose loose pattern matches at least one value. Values of the
+    same shape (digits as 0, other characters as they are) match the same patterns, so one
+    value per shape is tried."""
+    shapes = {re.sub(r"\d", "0", v.lower()): v for v in values}
+    return [f for f, rx in _LOOSE.items() if any(rx.fullmatch(v) for v in shapes.values())]
+
+
 def detect_date_formats(
     con: duckdb.DuckDBPyConnection, values: list[str], prefer_day_first: bool
 ) -> list[str]:
@@ -236,7 +275,9 @@ def detect_date_formats(
     values = [v.strip() for v in values if v and v.strip()][:2000]
     if not values:
         return []
-    formats = candidate_formats()
+    formats = _plausible_formats(values)
+    if not formats:
+        return []
     cur = con.cursor()
     try:
         cur.execute("CREATE OR REPLACE TEMP TABLE _date_sample AS SELECT unnest($v) AS v", {"v": values})

@@ -89,12 +89,13 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
 def open_workspace(path: str | Path, time_zone: str | None = None) -> duckdb.DuckDBPyConnection:
     """Open (creating when new) the workspace file at ``path`` and migrate it."""
     path = Path(path)
+    zone = check_time_zone(time_zone) if time_zone else "UTC"  # before a file is created
     path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path))
     try:
         migrate(con)
         defaults = {
-            "time_zone": check_time_zone(time_zone) if time_zone else "UTC",
+            "time_zone": zone,
             "data_version": "0",
             "created_at": datetime.now().isoformat(timespec="seconds"),
             "name": path.stem,

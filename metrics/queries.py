@@ -1,0 +1,90 @@
+"""Lookups the pages need that are not metrics: filter options, member search and timeline."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import duckdb
+import pandas as pd
+
+
+def filter_options(cur: duckdb.DuckDBPyConnection) -> dict:
+    """Channels, segments and the date span (None when the workspace holds no dated rows)."""
+    lo, hi = cur.execute(
+        """SELECT min(d0), max(d1) FROM (
+             SELECT min(occurred_at)::DATE d0, max(occurred_at)::DATE d1 FROM interactions
+             UNION ALL SELECT min(occurred_at)::DATE, max(occurred_at)::DATE FROM transactions)"""
+    ).fetchall()[0]
+    channels = [r[0] for r in cur.execute(
+        "SELECT DISTINCT channel FROM interactions WHERE channel IS NOT NULL ORDER BY 1").fetchall()]
+    segments = [r[0] for r in cur.execute(
+        "SELECT DISTINCT segment FROM members_current WHERE segment IS NOT NULL ORDER BY 1").fetchall()]
+    span: tuple[date, date] | None = (lo, hi) if lo is not None else None
+    return {"span": span, "channels": channels, "segments": segments}
+
+
+def find_members(cur: duckdb.DuckDBPyConnection, text: str, limit: int = 50) -> pd.DataFrame:
+    """Members whose id, name or e-mail contains ``text`` (case-insensitive), most active first.
+    Ids seen only in interactions (not in the CRM) are found too."""
+    pattern = f"%{text.strip()}%"
+    return cur.execute(
+        """WITH ids AS (
+             SELECT member_id, name, email, segment FROM members_current
+             UNION ALL
+             SELECT DISTINCT member_id, NULL, NULL, NULL FROM interactions
+             WHERE member_id IS NOT NULL AND member_id NOT IN (SELECT member_id FROM members_current)),
+           hits AS (
+             SELECT * FROM ids WHERE member_id ILIKE $p OR name ILIKE $p OR email ILIKE $p LIMIT 5000)
+           SELECT h.member_id, h.name, h.segment,
+                  (SELECT count(*) FROM interactions i WHERE i.member_id = h.member_id) AS interactions
+           FROM hits h ORDER BY (h.member_id = $exact) DESC, interactions DESC, h.member_id LIMIT $limit""",
+        {"p": pattern, "exact": text.strip(), "limit": limit},
+    ).df()
+
+
+def member_profile(cur: duckdb.DuckDBPyConnection, member_id: str) -> dict | None:
+    rows = cur.execute(
+        """SELECT member_id, name, email, segment, persona, country, lifecycle_stage, joined_at,
+                  churned_at, followers, referred_by, is_employee
+           FROM members_current WHERE member_id = $m""", {"m": member_id}).df()
+    stats = cur.execute(
+        """SELECT count(*) FILTER (direction = 'inbound') AS inbound,
+                  count(*) FILTER (direction = 'outbound') AS outbound,
+                  min(occurred_at) AS first_seen, max(occurred_at) AS last_seen,
+                  count(DISTINCT channel) AS channels
+           FROM interactions WHERE member_id = $m""", {"m": member_id}).df().iloc[0].to_dict()
+    money = cur.execute(
+        "SELECT count(*) AS transactions, sum(amount)::DOUBLE AS revenue FROM transactions WHERE member_id = $m",
+        {"m": member_id}).df().iloc[0].to_dict()
+    if rows.empty and not stats["inbound"] and not stats["outbound"] and not money["transactions"]:
+        return None
+    profile = rows.iloc[0].to_dict() if not rows.empty else {"member_id": member_id, "in_crm": False}
+    profile.setdefault("in_crm", True)
+    return {**profile, **stats, **money}
+
+
+def member_timeline(cur: duckdb.DuckDBPyConnection, member_id: str) -> pd.DataFrame:
+    """Every contact moment of one member, newest first: inbound and outbound interactions and
+    transactions, with the response time of each answered inbound message."""
+    return cur.execute(
+        """WITH mine AS (SELECT * FROM interactions WHERE member_id = $m),
+           first_reply AS (
+             SELECT r.in_reply_to AS id, min(r.occurred_at) AS replied_at, arg_min(r.agent, r.occurred_at) AS agent
+             FROM interactions r
+             WHERE r.direction = 'outbound' AND r.in_reply_to IN (SELECT interaction_id FROM mine)
+             GROUP BY 1)
+           SELECT m.occurred_at AS "when", m.channel, m.direction, m.action, m.text,
+                  coalesce(m.agent, CASE WHEN m.direction = 'inbound' THEN fr.agent END) AS agent,
+                  m.sentiment, m.campaign,
+                  CASE WHEN m.direction = 'inbound' THEN
+                       round(date_diff('second', m.occurred_at, fr.replied_at) / 3600.0, 2) END AS response_hours,
+                  NULL::DOUBLE AS amount, m.interaction_id AS id
+           FROM mine m LEFT JOIN first_reply fr ON fr.id = m.interaction_id
+           UNION ALL
+           SELECT t.occurred_at, coalesce(t.channel, 'purchase'), 'inbound',
+                  CASE WHEN t.is_refund THEN 'refund' ELSE 'purchase' END, t.product, NULL, NULL, NULL, NULL,
+                  t.amount::DOUBLE, coalesce(t.transaction_id, t.order_id)
+           FROM transactions t WHERE t.member_id = $m
+           ORDER BY 1 DESC""",
+        {"m": member_id},
+    ).df()

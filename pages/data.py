@@ -1,0 +1,213 @@
+"""Data: upload exports, check what was detected, map columns, import, see and undo imports."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pandas as pd
+import streamlit as st
+
+from datastore.importer import (
+    ImportOptions, import_file, inspect_file, list_imports, preview, rejects_for, table_summary, undo_import,
+)
+from datastore.schema import DATASETS, FIELDS
+from datastore.sniff import FileRefused
+from ui import db, uploads
+from ui.charts import fmt_int
+from ui.context import sidebar
+from ui.downloads import download
+
+ENCODINGS = ["utf-8", "utf-8-sig", "cp1252", "latin-1", "iso8859-15", "utf-16"]
+DELIMITERS = {",": "comma ,", ";": "semicolon ;", "\t": "tab", "|": "pipe |"}
+DATASET_HELP = {
+    "interactions": "every contact moment: posts, comments, replies, e-mails, calls, chats, tickets, visits",
+    "members": "customers / participants: a CRM or community member list",
+    "transactions": "purchases, bookings, orders, deals",
+}
+
+ctx = sidebar()
+st.title("Data")
+st.caption(f"Workspace **{ctx.workspace}** · times in {ctx.time_zone}")
+
+tab_load, tab_history, tab_stored = st.tabs(["Load exports", "Import history", "What is stored"])
+
+
+def _profile(key: str, path: str, name: str, dataset: str | None, options: ImportOptions):
+    cache = st.session_state.setdefault("profiles", {})
+    ck = (key, dataset, options)
+    if ck not in cache:
+        cache[ck] = inspect_file(path, file_name=name, dataset=dataset, options=options)
+    return cache[ck]
+
+
+def _mapping_editor(key: str, profile) -> tuple[dict[str, str], dict[str, str]]:
+    rows = [
+        {
+            "field": f.name,
+            "required": "yes" if f.required else "",
+            "meaning": f.description,
+            "column": profile.mapping.get(f.name, ""),
+            "fixed value": profile.constants.get(f.name, ""),
+        }
+        for f in FIELDS[profile.dataset]
+    ]
+    edited = st.data_editor(
+        pd.DataFrame(rows),
+        key=f"map-{key}-{profile.dataset}",
+        hide_index=True,
+        disabled=["field", "required", "meaning"],
+        column_config={
+            "column": st.column_config.SelectboxColumn(
+                "column in your file", options=[""] + profile.columns,
+                help="Which column of the file holds this field. Empty: not in the file."),
+            "fixed value": st.column_config.TextColumn(
+                "or a fixed value", help="The same value for every row, e.g. channel = forum."),
+            "meaning": st.column_config.TextColumn("meaning", width="large"),
+        },
+    )
+    mapping = {r["field"]: r["column"] for r in edited.to_dict("records") if r["column"]}
+    constants = {r["field"]: r["fixed value"] for r in edited.to_dict("records")
+                 if r["fixed value"] and not r["column"]}
+    return mapping, constants
+
+
+def _show_report(report, key: str) -> None:
+    if report.status == "loaded":
+        (st.success if not report.rows_rejected else st.warning)(report.message, icon=":material/check_circle:")
+    else:
+        st.error(report.message, icon=":material/error:")
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("Rows read", fmt_int(report.rows_read))
+    c2.metric("Loaded", fmt_int(report.rows_loaded))
+    c3.metric("Rejected", fmt_int(report.rows_rejected), help="Rows with a value that could not be read; see below.")
+    c4.metric("Already stored", fmt_int(report.rows_duplicate), help="Rows identical to rows imported before: skipped, never counted twice.")
+    for w in report.warnings:
+        st.info(w, icon=":material/info:")
+    if report.import_id and report.rows_rejected:
+        with db.cursor(ctx.workspace) as cur:
+            rej = rejects_for(cur, report.import_id)
+        st.markdown(f"**Rejected rows** ({fmt_int(len(rej))}; row numbers as in a spreadsheet, header = row 1)")
+        st.dataframe(rej.head(1000), hide_index=True, height=min(400, 40 + 35 * min(len(rej), 10)))
+        download(rej, f"rejected-{report.file_name.rsplit('.', 1)[0]}", key=f"rej-{key}", label="Download rejected rows")
+
+
+def _one_file(upload) -> None:
+    raw = upload.getvalue()
+    key = hashlib.sha256(raw).hexdigest()[:16]
+    path = uploads.save(key, upload.name, raw)
+    with st.container(border=True):
+        st.markdown(f"#### {upload.name}")
+        st.caption(f"{len(raw) / 1024:,.0f} KB")
+        with st.expander("Change what was detected"):
+            c1, c2, c3 = st.columns(3)
+            enc = c1.selectbox("Encoding", ["detect"] + ENCODINGS, key=f"enc-{key}")
+            dlm = c2.selectbox("Delimiter", ["detect"] + list(DELIMITERS), key=f"dlm-{key}",
+                               format_func=lambda d: DELIMITERS.get(d, d))
+            dec = c3.selectbox("Decimal separator", ["detect", ",", "."], key=f"dec-{key}")
+            dsel = st.selectbox("Import into", ["detect"] + list(DATASETS), key=f"ds-{key}",
+                                format_func=lambda d: d if d == "detect" else f"{d} — {DATASET_HELP[d]}")
+        options = ImportOptions(
+            encoding=None if enc == "detect" else enc,
+            delimiter=None if dlm == "detect" else dlm,
+            decimal=None if dec == "detect" else dec,
+        )
+        try:
+            profile = _profile(key, path, upload.name, None if dsel == "detect" else dsel, options)
+        except FileRefused as exc:
+            st.error(str(exc), icon=":material/block:")
+            return
+        c1, c2, c3, c4 = st.columns(4)
+        c1.metric("Encoding", profile.encoding)
+        c2.metric("Delimiter", DELIMITERS.get(profile.delimiter, profile.delimiter))
+        c3.metric("Decimals", "comma" if profile.decimal == "," else "point")
+        c4.metric("Goes into", profile.dataset, help=DATASET_HELP[profile.dataset])
+        if profile.signature:
+            st.caption(f"Recognised as a **{profile.signature}** export.")
+        for w in profile.warnings:
+            st.info(w, icon=":material/info:")
+        if profile.refuse:
+            st.warning(profile.refuse, icon=":material/block:")
+        st.markdown("**Column mapping** — check the proposal; unmapped columns are kept as extra data.")
+        mapping, constants = _mapping_editor(key, profile)
+        try:
+            shown = preview(profile, mapping, constants, tz=ctx.time_zone)
+        except FileRefused as exc:
+            st.error(str(exc), icon=":material/error:")
+            return
+        bad = int((shown["problem"].fillna("") != "").sum()) if "problem" in shown else 0
+        st.markdown(f"**Preview** — the first {len(shown)} rows as they will be stored"
+                    + (f" ({bad} with a problem, they will be rejected)" if bad else ""))
+        st.dataframe(shown, hide_index=True, height=260)
+        if profile.date_formats:
+            st.caption("Date formats: " + "; ".join(
+                f"{f}: {', '.join(v) or 'ISO 8601'}" for f, v in profile.date_formats.items()))
+        reports = st.session_state.setdefault("reports", {})
+        done = reports.get((ctx.workspace, key))
+        if done is None:
+            if st.button(f"Import {upload.name} into {profile.dataset}", key=f"imp-{key}", type="primary",
+                         icon=":material/upload:"):
+                bar = st.progress(0.0, text="Starting…")
+                report = import_file(
+                    db.root(ctx.workspace), path, dataset=profile.dataset, mapping=mapping,
+                    constants=constants, options=options, file_name=upload.name,
+                    progress=lambda f, t: bar.progress(min(1.0, f), text=t),
+                )
+                bar.empty()
+                reports[(ctx.workspace, key)] = report
+                st.rerun()
+        else:
+            _show_report(done, key)
+
+
+with tab_load:
+    st.markdown(
+        "Upload CSV exports: community or social exports, a CRM contact list, webshop orders, "
+        "service-desk tickets. Encoding, delimiter, decimal commas and date formats are detected; "
+        "check the mapping and press **Import**. Importing the same rows twice never counts them twice."
+    )
+    files = st.file_uploader("CSV exports", type=["csv", "txt", "tsv"], accept_multiple_files=True, key="uploads")
+    for upload in files or []:
+        try:
+            _one_file(upload)
+        except Exception as exc:  # never a traceback in the UI
+            st.error(f"{upload.name} could not be handled: {exc}", icon=":material/error:")
+
+with tab_history:
+    with db.cursor(ctx.workspace) as cur:
+        history = list_imports(cur)
+    if history.empty:
+        st.info("Nothing imported into this workspace yet.")
+    else:
+        st.dataframe(history, hide_index=True, column_config={
+            "imported_at": st.column_config.DatetimeColumn("imported", format="DD-MM-YYYY HH:mm"),
+            "rows_read": st.column_config.NumberColumn("read", format="localized"),
+            "rows_loaded": st.column_config.NumberColumn("loaded", format="localized"),
+            "rows_rejected": st.column_config.NumberColumn("rejected", format="localized"),
+            "rows_duplicate": st.column_config.NumberColumn("duplicates", format="localized"),
+            "rows_updated": st.column_config.NumberColumn("updated", format="localized"),
+        })
+        download(history, "import-history", key="hist")
+        undoable = history[history["status"] == "loaded"]
+        if not undoable.empty:
+            c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+            pick = c1.selectbox(
+                "Undo an import", undoable["import_id"].tolist(),
+                format_func=lambda i: f"#{i} · {undoable.set_index('import_id').loc[i, 'file_name']}",
+                help="Deletes exactly the rows that import added.")
+            if c2.button("Undo import", icon=":material/undo:"):
+                try:
+                    n = undo_import(db.root(ctx.workspace), int(pick))
+                    st.toast(f"Import #{pick} undone: {n:,} rows deleted.")
+                    st.rerun()
+                except ValueError as exc:
+                    st.error(str(exc))
+
+with tab_stored:
+    with db.cursor(ctx.workspace) as cur:
+        summary = table_summary(cur)
+    st.dataframe(summary, hide_index=True, column_config={
+        "rows": st.column_config.NumberColumn("rows", format="localized"),
+        "members": st.column_config.NumberColumn("distinct members", format="localized"),
+        "first_date": st.column_config.DateColumn("first date", format="DD-MM-YYYY"),
+        "last_date": st.column_config.DateColumn("last date", format="DD-MM-YYYY"),
+    })

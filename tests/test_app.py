@@ -1,0 +1,101 @@
+"""AppTest of every page, on the Sample workspace and on an empty one, and of the Data page flow."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from datastore import workspace as ws
+from tests.ui_support import app as _app
+from tests.ui_support import data_dir, small_sample  # noqa: F401  (fixtures)
+from tests.ui_support import texts as _texts
+
+PAGES = ["pages/home.py", "pages/data.py", "pages/members.py"]
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_on_sample(data_dir, page):
+    at = _app(page)
+    assert not at.exception, at.exception
+    assert at.sidebar.selectbox(key="ws").value == "Sample"
+    assert len(at.title) == 1
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_on_empty_workspace(data_dir, page):
+    ws.create_workspace("Empty", "UTC", data_dir)
+    at = _app(page, ws="Empty")
+    assert not at.exception, at.exception
+    if page != "pages/data.py":
+        assert "has no data yet" in _texts(at)
+
+
+def test_home_shows_counts_and_activity(data_dir):
+    at = _app()
+    labels = [m.label for m in at.metric]
+    assert "Members (CRM)" in labels and "Interactions" in labels
+    members = next(m for m in at.metric if m.label == "Members (CRM)")
+    assert members.value.replace("\u202f", "") == "400"
+
+
+# Filters surviving a page switch after clicking them is tested in the real browser
+# (tests/test_browser.py): AppTest resends default values for widgets whose state was set
+# through Session State, so it cannot exercise that interaction.
+
+
+def test_link_with_query_params_reproduces_the_view(data_dir):
+    at = AppTest.from_file("../dashboard.py", default_timeout=60)
+    at.query_params["channel"] = "forum"
+    at.query_params["grain"] = "week"
+    at.query_params["from"] = "2025-01-01"
+    at.run()
+    assert at.sidebar.multiselect(key="channel").value == ["forum"]
+    assert at.sidebar.radio(key="grain").value == "week"
+    assert at.sidebar.date_input(key="dates").value[0].isoformat() == "2025-01-01"
+
+
+def test_members_search_and_timeline(data_dir):
+    at = _app("pages/members.py")
+    at.text_input(key="member_q").input("M0000").run()
+    assert not at.exception, at.exception
+    assert any(m.label == "Segment" for m in at.metric)
+    assert len(at.dataframe) >= 1 and len(at.dataframe[0].value) > 0
+
+
+DUTCH = (
+    "Klantnummer;Datum;Kanaal;Richting;Bericht\n"
+    "M00001;31-12-2025 14:05;Twitter;klant;Waar blijft mijn koffer?\n"
+    "M00002;01-01-2026 09:30;FB;klant;Dank voor de snelle hulp € 10\n"
+    "M00003;niet-een-datum;forum;klant;kapot\n"
+).encode("cp1252")
+
+
+def test_data_page_upload_map_import_report(data_dir):
+    at = _app("pages/data.py")
+    assert not at.exception
+    at.file_uploader(key="uploads").upload("berichten.csv", DUTCH, "text/csv")
+    at.run()
+    assert not at.exception, at.exception
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["Encoding"] == "cp1252"
+    assert shown["Goes into"] == "interactions"
+    import_buttons = [b for b in at.button if b.label.startswith("Import berichten.csv")]
+    assert import_buttons, [b.label for b in at.button]
+    import_buttons[0].click().run()
+    assert not at.exception, at.exception
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["Loaded"] == "2" and shown["Rejected"] == "1"
+    assert any("rows loaded into interactions" in w.value for w in at.warning)
+    # A rerun with the file still in the uploader must not import it again.
+    at.run()
+    assert not [b for b in at.button if b.label.startswith("Import berichten.csv")]
+    from ui import db  # the app's own connection (AppTest runs in this process)
+
+    with db.cursor("Sample") as cur:
+        rows = cur.execute(
+            "SELECT count(*) FROM imports WHERE file_name = 'berichten.csv'").fetchall()[0][0]
+        stored = cur.execute(
+            "SELECT channel, member_id FROM interactions WHERE import_id = "
+            "(SELECT max(import_id) FROM imports) ORDER BY occurred_at").fetchall()
+    assert rows == 1
+    assert stored == [("x", "M00001"), ("facebook", "M00002")]

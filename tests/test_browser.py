@@ -1,0 +1,149 @@
+"""Real-browser test: `streamlit run dashboard.py` on a free port, driven by Playwright in
+Debian's chromium (no browser download is possible here), with a temporary data directory."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.ui_support import small_sample  # noqa: F401  (fixture)
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ROOT = Path(__file__).resolve().parent.parent
+SHOTS = Path(os.environ.get("SCREENSHOT_DIR", "/tmp/socialcrm-screenshots"))
+SHOTS.mkdir(parents=True, exist_ok=True)
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed (apt-get install chromium)"),
+]
+
+DUTCH = (
+    "Klantnummer;Datum;Kanaal;Richting;Bericht\n"
+    "M00001;31-12-2025 14:05;Twitter;klant;Waar blijft mijn koffer?\n"
+    "M00002;01-01-2026 09:30;FB;klant;Dank voor de snelle hulp € 10\n"
+    "M00003;niet-een-datum;forum;klant;kapot\n"
+).encode("cp1252")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, small_sample):  # noqa: F811
+    data = tmp_path_factory.mktemp("browser-data")
+    shutil.copy(small_sample, data / "Sample.duckdb")
+    port = _free_port()
+    env = {**os.environ, "SOCIALCRM_DATA_DIR": str(data)}
+    log = open(data / "server.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.port", str(port),
+         "--server.headless", "true", "--server.address", "127.0.0.1"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).status == 200:
+                break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        pytest.fail("streamlit did not start: " + (data / "server.log").read_text()[-2000:])
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+        )
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    pg = ctx.new_page()
+    yield pg
+    ctx.close()
+
+
+def _no_error(page) -> None:
+    assert page.locator("[data-testid='stException']").count() == 0, page.locator(
+        "[data-testid='stException']").first.inner_text()
+
+
+def test_home_opens_on_sample(server, page):
+    page.goto(server)
+    page.get_by_role("heading", name="Social CRM dashboard").wait_for(timeout=60_000)
+    page.get_by_text("Active members per month").wait_for(timeout=30_000)
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(SHOTS / "home.png"), full_page=True)
+    _no_error(page)
+
+
+def test_filters_live_in_the_url(server, page):
+    page.goto(f"{server}/members?channel=forum&grain=week&member_q=M0000")
+    page.get_by_role("heading", name="Members").wait_for(timeout=60_000)
+    page.get_by_text("Segment").first.wait_for(timeout=30_000)
+    assert "channel=forum" in page.url and "grain=week" in page.url
+    _no_error(page)
+
+
+def test_filters_survive_a_page_switch(server, page):
+    page.goto(f"{server}/?channel=forum&grain=week")
+    page.get_by_text("Active members per week").wait_for(timeout=60_000)
+    page.get_by_role("link", name="Members").click()
+    page.get_by_role("heading", name="Members").wait_for(timeout=30_000)
+    page.wait_for_timeout(1500)
+    assert "channel=forum" in page.url and "grain=week" in page.url, page.url
+    assert page.get_by_role("radio", name="week").is_checked()
+    page.reload()
+    page.get_by_role("heading", name="Members").wait_for(timeout=30_000)
+    page.get_by_role("link", name="Home").click()
+    page.get_by_text("Active members per week").wait_for(timeout=30_000)
+    _no_error(page)
+
+
+def test_upload_dutch_csv_through_the_browser(server, page, tmp_path):
+    upload = tmp_path / "berichten.csv"
+    upload.write_bytes(DUTCH)
+    page.goto(f"{server}/data")
+    page.get_by_role("heading", name="Data").wait_for(timeout=60_000)
+    page.locator("input[type='file']").set_input_files(str(upload))
+    button = page.get_by_role("button", name="Import berichten.csv into interactions")
+    button.wait_for(timeout=30_000)
+    page.get_by_text("cp1252").first.wait_for(timeout=10_000)
+    button.click()
+    page.get_by_text("2 of 3 rows loaded into interactions, 1 rejected").wait_for(timeout=30_000)
+    page.get_by_text("Rejected rows (1;").wait_for(timeout=10_000)
+    _no_error(page)
+    page.screenshot(path=str(SHOTS / "data-after-import.png"), full_page=True)
+    page.get_by_role("tab", name="Import history").click()
+    page.get_by_text("Undo an import").wait_for(timeout=10_000)
+    page.screenshot(path=str(SHOTS / "data-history.png"), full_page=True)

@@ -1,0 +1,50 @@
+"""Shared AppTest fixtures: a small Sample workspace built once per session, a fresh data
+directory per test, and Streamlit's process-global caches cleared around each test.
+
+Use from a test module:  ``from tests.ui_support import app, data_dir, small_sample, texts  # noqa: F401``
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from datastore import workspace as ws
+
+
+@pytest.fixture(scope="session")
+def small_sample(tmp_path_factory) -> str:
+    directory = tmp_path_factory.mktemp("sample")
+    return str(ws.ensure_sample(directory, members=400, interactions=12_000))
+
+
+@pytest.fixture
+def data_dir(tmp_path, small_sample, monkeypatch):
+    shutil.copy(small_sample, tmp_path / "Sample.duckdb")
+    monkeypatch.setenv(ws.DATA_DIR_ENV, str(tmp_path))
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    yield tmp_path
+    st.cache_resource.clear()
+    st.cache_data.clear()
+
+
+def app(page: str | None = None, **state) -> AppTest:
+    """Run the dashboard (optionally switched to ``page``) with session state preset."""
+    at = AppTest.from_file("../dashboard.py", default_timeout=60)
+    for k, v in state.items():
+        at.session_state[k] = v
+    at.run()
+    if page:
+        at.switch_page(page)
+        at.run()
+    return at
+
+
+def texts(at: AppTest) -> str:
+    parts = [m.value for m in at.markdown] + [c.value for c in at.caption] + [i.value for i in at.info]
+    parts += [t.value for t in at.title] + [s.value for s in at.subheader] + [w.value for w in at.warning]
+    return "\n".join(str(p) for p in parts)

@@ -1,0 +1,209 @@
+"""The sidebar shared by all pages: workspace picker and global filters, kept in the URL.
+
+Widgets use Streamlit's ``bind="query-params"``: each filter is a query parameter, so a link
+reproduces the view and the filters survive page switches and reloads.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import date
+
+import streamlit as st
+
+from datastore import workspace as ws
+from metrics import Filters
+from metrics.queries import filter_options
+from ui import db
+
+COMMON_ZONES = ["UTC", "Europe/Amsterdam", "Europe/Berlin", "Europe/Brussels", "Europe/London",
+                "Europe/Paris", "Europe/Zurich", "Europe/Vienna", "America/New_York"]
+
+
+@dataclass(frozen=True)
+class Context:
+    workspace: str
+    filters: Filters
+    grain: str
+    time_zone: str
+    span: tuple[date, date] | None  # first and last date with interactions or transactions
+
+    @property
+    def empty(self) -> bool:
+        return self.span is None
+
+
+def _workspace_picker() -> str:
+    db.ensure_sample(db.data_directory())
+    names = ws.list_workspaces(db.data_directory())
+    url = st.query_params.get("ws")
+    if not st.session_state.get("_url_read") and url in names:
+        st.session_state["ws"] = url
+    if st.session_state.get("ws") not in names:
+        st.session_state["ws"] = ws.SAMPLE if ws.SAMPLE in names else names[0]
+    return st.sidebar.selectbox("Workspace", names, key="ws",
+                                help="Each workspace is a separate database of imported exports.")
+
+
+_RUN = threading.local()  # Streamlit runs each session's script in its own thread
+GRAINS = ["day", "week", "month"]
+
+
+def frame() -> Context:
+    """Render the shared sidebar; called by the router (dashboard.py) on every run, before the
+    page. Widgets in the entrypoint keep their state across page switches."""
+    _RUN.ctx = None
+    _RUN.ctx = _render()
+    return _RUN.ctx
+
+
+def sidebar() -> Context:
+    """The context of this run: the router's sidebar, or (a page run alone) a fresh one."""
+    ctx = getattr(_RUN, "ctx", None)
+    return ctx if ctx is not None else _render()
+
+
+def _date(text: str | None) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def _init_filters(name: str, opts: dict) -> None:
+    """Filter state: from the URL on a session's first run (a shared link), reset to the
+    workspace's defaults when the workspace changes, kept otherwise (page switches included)."""
+    state, qp = st.session_state, st.query_params
+    lo, hi = opts["span"]
+    if not state.get("_url_read"):
+        start, end = _date(qp.get("from")) or lo, _date(qp.get("to")) or hi
+        state["dates"] = (max(lo, min(start, hi)), max(lo, min(end, hi)))
+        state["channel"] = [c for c in qp.get_all("channel") if c in opts["channels"]]
+        state["segment"] = [c for c in qp.get_all("segment") if c in opts["segments"]]
+        state["grain"] = qp.get("grain") if qp.get("grain") in GRAINS else "month"
+    elif state.get("_filters_ws") != name:
+        state["dates"], state["channel"], state["segment"] = (lo, hi), [], []
+    state.setdefault("grain", "month")
+    state["_filters_ws"] = name
+    state["_url_read"] = True
+
+
+def _write_url(name: str, ctx_filters: Filters, grain: str, span) -> None:
+    """Mirror the view in the URL, so a link reproduces it (only keys that differ from the default)."""
+    want: dict[str, str | list[str]] = {}
+    if name != ws.SAMPLE:
+        want["ws"] = name
+    if span and ctx_filters.start and ctx_filters.start != span[0]:
+        want["from"] = ctx_filters.start.isoformat()
+    if span and ctx_filters.end and ctx_filters.end != span[1]:
+        want["to"] = ctx_filters.end.isoformat()
+    if ctx_filters.channels:
+        want["channel"] = list(ctx_filters.channels)
+    if ctx_filters.segments:
+        want["segment"] = list(ctx_filters.segments)
+    if grain != "month":
+        want["grain"] = grain
+    qp = st.query_params
+    for key in ("ws", "from", "to", "channel", "segment", "grain"):
+        if key not in want and key in qp:
+            del qp[key]
+        elif key in want and (qp.get_all(key) if isinstance(want[key], list) else qp.get(key)) != want[key]:
+            qp[key] = want[key]
+
+
+def _render() -> Context:
+    name = _workspace_picker()
+    tz = db.setting(name, "time_zone", "UTC") or "UTC"
+    opts = db.call(name, filter_options)
+    span = opts["span"]
+    sb = st.sidebar
+    filters = Filters()
+    grain = "month"
+    if span is not None:
+        lo, hi = span
+        _init_filters(name, opts)
+        picked = sb.date_input(
+            "Date range", key="dates", format="DD-MM-YYYY", min_value=lo, max_value=hi,
+            help="Metrics use the rows in this range. Cohorts still use each member's first-ever activity.",
+        )
+        start, end = _range(picked, lo, hi)
+        channels = sb.multiselect("Channel", opts["channels"], key="channel", placeholder="All channels")
+        segments = sb.multiselect("Segment", opts["segments"], key="segment", placeholder="All segments",
+                                  help="Member segment from the CRM export.")
+        grain = sb.radio("Period", GRAINS, key="grain", horizontal=True,
+                         help="Weeks are ISO weeks (Monday start).")
+        filters = Filters(start=start, end=end, channels=tuple(channels), segments=tuple(segments))
+    else:
+        st.session_state["_url_read"] = True
+    _write_url(name, filters, grain, span)
+    sb.caption(f"Times are in **{tz}** (workspace time zone).")
+    _manage(name)
+    return Context(name, filters, grain, tz, span)
+
+
+def _range(picked, lo: date, hi: date) -> tuple[date, date]:
+    if isinstance(picked, (tuple, list)):
+        if len(picked) == 2:
+            return picked[0], picked[1]
+        if len(picked) == 1:
+            return picked[0], hi
+        return lo, hi
+    if isinstance(picked, date):
+        return picked, hi
+    return lo, hi
+
+
+def _manage(current: str) -> None:
+    with st.sidebar.expander("Manage workspaces"):
+        with st.form("new-ws", clear_on_submit=True, border=False):
+            new = st.text_input("New workspace name", placeholder="e.g. Webshop 2026")
+            tz = st.selectbox("Time zone", COMMON_ZONES, index=1)
+            if st.form_submit_button("Create workspace", icon=":material/add:"):
+                try:
+                    ws.create_workspace(new, tz, db.data_directory())
+                    st.session_state["ws"] = ws.check_name(new)
+                    st.rerun()
+                except ValueError as exc:
+                    st.error(str(exc))
+        if current == ws.SAMPLE:
+            if st.button("Reset the Sample workspace", icon=":material/restart_alt:"):
+                _confirm_reset()
+        elif st.button(f"Delete '{current}'…", icon=":material/delete:"):
+            _confirm_delete(current)
+
+
+@st.dialog("Delete workspace")
+def _confirm_delete(name: str) -> None:
+    st.write(f"This deletes **{name}** and everything imported into it. It cannot be undone.")
+    typed = st.text_input("Type the workspace name to confirm")
+    if st.button("Delete for good", type="primary", disabled=typed.strip() != name):
+        db.forget(name)
+        ws.delete_workspace(name, db.data_directory())
+        st.session_state["ws"] = ws.SAMPLE
+        st.rerun()
+
+
+@st.dialog("Reset the Sample workspace")
+def _confirm_reset() -> None:
+    st.write("Rebuilds the Sample workspace from the built-in generator. Anything you imported into it is lost.")
+    if st.button("Reset", type="primary"):
+        db.forget(ws.SAMPLE)
+        db.ensure_sample.clear()
+        with st.spinner("Rebuilding the sample…"):
+            ws.ensure_sample(db.data_directory(), reset=True)
+        st.rerun()
+
+
+def empty_state(ctx: Context) -> bool:
+    """Show a friendly start on an empty workspace; True when the page should stop."""
+    if not ctx.empty:
+        return False
+    st.info(
+        f"**{ctx.workspace}** has no data yet. Upload your exports — a community or social "
+        "export, a CRM contact list, webshop orders or a service-desk ticket export — on the "
+        "Data page. Dutch and German files (`;`, decimal commas, `31-12-2025`) are fine.",
+        icon=":material/upload_file:",
+    )
+    st.page_link("pages/data.py", label="Go to the Data page", icon=":material/upload:")
+    return True
