@@ -36,6 +36,7 @@ from datastore.sniff import FileRefused
 from datastore.workspace import bump_data_version, time_zone
 
 Progress = Callable[[float, str], None]
+IMPORT_MEMORY_LIMIT = "1GB"  # DuckDB's buffer memory while importing; the rest spills to disk
 
 
 @dataclass(frozen=True)
@@ -462,6 +463,10 @@ def import_file(
     tmp_dir = tempfile.mkdtemp(prefix="socialcrm-import-")
     source_path = path
     cur = con.cursor()
+    # A large file is staged in full: cap DuckDB's memory for the import so the staging table
+    # spills to disk instead of growing with the file (restored afterwards).
+    previous_limit = cur.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+    cur.execute(f"SET memory_limit = '{IMPORT_MEMORY_LIMIT}'")
     try:
         if not sniff.is_duckdb_encoding(profile.encoding):
             say(0.05, f"Converting from {profile.encoding} to UTF-8")
@@ -518,6 +523,7 @@ def import_file(
                             mapping=use_mapping, constants=use_constants,
                             seconds=time.perf_counter() - started)
     finally:
+        cur.execute(f"SET memory_limit = {convert.q(previous_limit)}")
         cur.close()
         hasher.join()
         for p in Path(tmp_dir).glob("*"):
@@ -655,23 +661,27 @@ def _load(cur, ds, name, profile, mapping, constants, options, say, hasher, hash
             # Nothing stored overlaps: stream the staged rows in file order, no sort needed.
             where, source, order = "len(errs) = 0", "_stage0", ""
         else:
-            key_cond = (
-                f"CASE WHEN v_{key} IS NOT NULL THEN NOT EXISTS (SELECT 1 FROM {ds} t WHERE t.{key} = s.v_{key}) END"
-                if keyed else "NULL"
-            )
+            # Decide on (rn, row_hash, key) only, not on copies of whole rows: a keyed row is new
+            # when its key is not stored; a keyless row by multiset (the k-th identical copy in
+            # this file is new when fewer than k are stored).
+            k = f"v_{key}" if keyed else "NULL::VARCHAR"
             cur.execute(
                 f"""CREATE OR REPLACE TEMP TABLE _old AS
                     SELECT row_hash, count(*) AS n FROM {ds}
-                    WHERE row_hash IN (SELECT row_hash FROM _stage) GROUP BY row_hash"""
+                    WHERE row_hash IN (SELECT row_hash FROM _stage0) GROUP BY row_hash"""
             )
             cur.execute(
-                f"""CREATE OR REPLACE TEMP TABLE _cand AS
-                    SELECT s.*, {key_cond} AS key_new,
-                           row_number() OVER (PARTITION BY s.row_hash ORDER BY s.rn) AS occ
-                    FROM _stage s WHERE len(s.errs) = 0"""
+                f"""CREATE OR REPLACE TEMP TABLE _keep AS
+                    SELECT c.rn FROM (
+                        SELECT rn, row_hash, {k} AS k,
+                               row_number() OVER (PARTITION BY row_hash ORDER BY rn) AS occ
+                        FROM _stage WHERE len(errs) = 0) c
+                    LEFT JOIN _old o USING (row_hash)
+                    WHERE CASE WHEN c.k IS NOT NULL
+                               THEN c.k NOT IN (SELECT {key} FROM {ds} WHERE {key} IS NOT NULL)
+                               ELSE c.occ > coalesce(o.n, 0) END"""
             )
-            where = "coalesce(key_new, occ > coalesce((SELECT n FROM _old o WHERE o.row_hash = c.row_hash), 0))"
-            source, order = "_cand c", "ORDER BY rn"
+            where, source, order = "TRUE", "_stage SEMI JOIN _keep USING (rn)", "ORDER BY rn"
         say(0.75, "Loading the new rows")
         rows_loaded = cur.execute(
             f"INSERT INTO {ds} ({cols_sql}, extra, import_id, row_hash) "
@@ -743,7 +753,7 @@ def _load(cur, ds, name, profile, mapping, constants, options, say, hasher, hash
     if status == "loaded":
         bump_data_version(cur)
     cur.execute("DROP VIEW IF EXISTS _stage")
-    for t in ("_stage0", "_pick", "_conflict", "_new", "_old", "_cand"):
+    for t in ("_stage0", "_pick", "_conflict", "_new", "_old", "_keep"):
         cur.execute(f"DROP TABLE IF EXISTS {t}")
     return report
 

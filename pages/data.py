@@ -10,6 +10,7 @@ import streamlit as st
 from datastore.importer import (
     ImportOptions, import_file, inspect_file, list_imports, preview, rejects_for, table_summary, undo_import,
 )
+from datastore.convert import example
 from datastore.schema import DATASETS, FIELDS
 from datastore.sniff import FileRefused
 from ui import db, uploads
@@ -137,10 +138,11 @@ def _one_file(upload) -> None:
         bad = int((shown["problem"].fillna("") != "").sum()) if "problem" in shown else 0
         st.markdown(f"**Preview** — the first {len(shown)} rows as they will be stored"
                     + (f" ({bad} with a problem, they will be rejected)" if bad else ""))
-        st.dataframe(shown, hide_index=True, height=260)
+        st.dataframe(shown, hide_index=True, height=min(420, 38 + 35 * max(1, len(shown))))
         if profile.date_formats:
-            st.caption("Date formats: " + "; ".join(
-                f"{f}: {', '.join(v) or 'ISO 8601'}" for f, v in profile.date_formats.items()))
+            st.caption("Dates read as: " + "; ".join(
+                f"{f} like {' or '.join(example(x) for x in v) or '2025-12-31 14:05 (ISO)'}"
+                for f, v in profile.date_formats.items()))
         reports = st.session_state.setdefault("reports", {})
         done = reports.get((ctx.workspace, key))
         if done is None:

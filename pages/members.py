@@ -40,15 +40,18 @@ if profile is None:
 st.subheader(str(profile.get("name") or member))
 if not profile.get("in_crm", True):
     st.caption("Seen in interactions but not in the CRM export (an unidentified customer).")
-c = st.columns(6)
-c[0].metric("Segment", profile.get("segment") or "–")
-c[1].metric("Stage (CRM)", profile.get("lifecycle_stage") or "–")
+top, bottom = st.columns(3), st.columns(3)
+top[0].metric("Segment", profile.get("segment") or "–", border=True)
+top[1].metric("Stage (CRM)", profile.get("lifecycle_stage") or "–", border=True)
 joined = profile.get("joined_at")
-c[2].metric("Joined", joined.strftime("%d-%m-%Y") if pd.notna(joined) and joined is not None else "–")
-c[3].metric("Followers", fmt_int(profile.get("followers")))
-c[4].metric("Messages from / to", f"{fmt_int(profile['inbound'])} / {fmt_int(profile['outbound'])}")
-c[5].metric("Purchases", fmt_int(profile.get("transactions")),
-            help=f"Revenue: {profile.get('revenue') or 0:,.2f}")
+top[2].metric("Joined", joined.strftime("%d-%m-%Y") if joined is not None and pd.notna(joined) else "–", border=True)
+bottom[0].metric("Followers", fmt_int(profile.get("followers")), border=True)
+bottom[1].metric("Messages from / to us", f"{fmt_int(profile['inbound'])} / {fmt_int(profile['outbound'])}", border=True,
+                 help="Inbound messages from this member / outbound messages from us to them.")
+revenue = profile.get("revenue")
+bottom[2].metric("Purchases", fmt_int(profile.get("transactions")), border=True,
+                 delta=None if revenue is None or pd.isna(revenue) else f"{revenue:,.2f} revenue", delta_color="off",
+                 delta_arrow="off")
 if profile.get("churned_at") is not None and pd.notna(profile.get("churned_at")):
     st.warning(f"Left on {profile['churned_at']:%d-%m-%Y} (contractual churn).")
 

@@ -32,7 +32,7 @@ def download(frame: pd.DataFrame, file_stem: str, key: str, label: str = "Downlo
     """Two buttons: plain CSV and an Excel-friendly CSV of ``frame``."""
     if frame is None or frame.empty:
         return
-    c1, c2 = st.columns([1, 1])
+    c1, c2, _ = st.columns([1, 1, 4], gap="small")
     c1.download_button(label, to_csv_bytes(frame), f"{file_stem}.csv", "text/csv", key=f"{key}-csv",
                        on_click="ignore", icon=":material/download:")
     c2.download_button("Excel (;)", to_csv_bytes(frame, excel=True), f"{file_stem}-excel.csv", "text/csv",
