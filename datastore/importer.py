@@ -13,9 +13,9 @@ Plain Python + DuckDB (no streamlit). The flow:
 from __future__ import annotations
 
 import codecs
+import csv
 import hashlib
 import io
-import csv
 import json
 import os
 import tempfile

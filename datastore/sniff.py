@@ -291,7 +291,7 @@ def detect_date_formats(
     chosen: list[str] = []
     remaining = set(range(len(values)))
     while remaining:
-        def score(i: int) -> tuple[int, int, int]:
+        def score(i: int, remaining: set[int] = remaining) -> tuple[int, int, int]:
             count = sum(1 for j in remaining if hits[i][j])
             fmt = formats[i]
             month_first = fmt.startswith(_MONTH_FIRST)

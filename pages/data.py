@@ -7,10 +7,17 @@ import hashlib
 import pandas as pd
 import streamlit as st
 
-from datastore.importer import (
-    ImportOptions, import_file, inspect_file, list_imports, preview, rejects_for, table_summary, undo_import,
-)
 from datastore.convert import example
+from datastore.importer import (
+    ImportOptions,
+    import_file,
+    inspect_file,
+    list_imports,
+    preview,
+    rejects_for,
+    table_summary,
+    undo_import,
+)
 from datastore.schema import DATASETS, FIELDS
 from datastore.sniff import FileRefused
 from ui import db, uploads

@@ -852,7 +852,7 @@ def _interactions_frame(rows: _Rows, actor_dict: pa.Array) -> pd.DataFrame:
     ids = _zero_pad_ids("I", np.arange(1, n + 1), max(8, len(str(n))))
     cols: dict[str, pa.Array] = {}
 
-    def take(name: str, dictionary, field: str) -> None:
+    def take(name: str, dictionary, field: str, order: np.ndarray = order) -> None:
         codes = getattr(rows, field)[order]
         setattr(rows, field, None)  # free the source as we go: keeps the peak near the final frame
         cols[name] = _take(dictionary, codes)

@@ -67,3 +67,7 @@ def write_file(tmp_path: Path) -> Callable[..., Path]:
         return path
 
     return write
+
+
+# AppTest fixtures shared by every page's tests (a small Sample built once per session).
+from tests.ui_support import data_dir, small_sample  # noqa: E402, F401

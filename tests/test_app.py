@@ -7,7 +7,6 @@ from streamlit.testing.v1 import AppTest
 
 from datastore import workspace as ws
 from tests.ui_support import app as _app
-from tests.ui_support import data_dir, small_sample  # noqa: F401  (fixtures)
 from tests.ui_support import texts as _texts
 
 PAGES = ["pages/home.py", "pages/data.py", "pages/members.py"]

@@ -14,8 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.ui_support import small_sample  # noqa: F401  (fixture)
-
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = Path(os.environ.get("SCREENSHOT_DIR", "/tmp/socialcrm-screenshots"))
@@ -40,7 +38,7 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory, small_sample):  # noqa: F811
+def server(tmp_path_factory, small_sample):
     data = tmp_path_factory.mktemp("browser-data")
     shutil.copy(small_sample, data / "Sample.duckdb")
     port = _free_port()

@@ -318,7 +318,7 @@ def test_date_format_prefilter_keeps_every_format_duckdb_accepts():
     order, hits = row[0], row[1:]
     checked = 0
     for j, value in enumerate(order):
-        accepted = {f for f, col in zip(formats, hits) if col[j]}
+        accepted = {f for f, col in zip(formats, hits, strict=False) if col[j]}
         checked += len(accepted)
         assert accepted <= set(sniff._plausible_formats([value])), value
     assert checked > len(values)  # the check has teeth
