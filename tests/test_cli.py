@@ -1,0 +1,131 @@
+"""The command line (`python -m metrics ...`): JSON out, exit codes 0 / 1 / 2, and the basic
+metrics on a hand-checkable workspace."""
+
+from __future__ import annotations
+
+import io
+import json
+from contextlib import redirect_stdout
+from datetime import date
+
+import pandas as pd
+import pytest
+
+from datastore.importer import import_file
+from datastore.workspace import open_workspace
+from metrics import REGISTRY, Filters, get
+from metrics.__main__ import main
+
+MEMBERS = (
+    "Klantnummer;Naam;Lid sinds;Segment;Medewerker\n"
+    "A;Anna;01-01-2025;Gold;nee\n"
+    "B;Bram;01-01-2025;Blue;nee\n"
+    "C;Carla;01-02-2025;Gold;nee\n"
+    "E;Eva (staff);01-01-2025;Gold;ja\n"
+)
+# Hand-checkable activity (inbound, known, non-employee members):
+#   January 2025:  A (x, twice), B (forum)             -> 2 active
+#   February 2025: nobody inbound (only our reply, E's post and an anonymous post) -> 0
+#   March 2025:    A (forum), C (x)                    -> 2 active
+INTERACTIONS = (
+    "occurred_at,channel,member_id,direction,action\n"
+    "2025-01-05 10:00,x,A,inbound,post\n"
+    "2025-01-06 11:00,x,A,inbound,comment\n"
+    "2025-01-20 09:00,forum,B,inbound,post\n"
+    "2025-02-03 12:00,x,A,outbound,reply\n"
+    "2025-02-10 12:00,forum,E,inbound,post\n"
+    "2025-02-11 12:00,forum,,inbound,post\n"
+    "2025-03-01 08:00,forum,A,inbound,post\n"
+    "2025-03-31 23:59,x,C,inbound,mention\n"
+)
+
+
+@pytest.fixture
+def ws_path(tmp_path):
+    (tmp_path / "leden.csv").write_bytes(MEMBERS.encode("cp1252"))
+    (tmp_path / "interactions.csv").write_text(INTERACTIONS)
+    path = tmp_path / "Test.duckdb"
+    con = open_workspace(path)
+    assert import_file(con, tmp_path / "leden.csv").status == "loaded"
+    assert import_file(con, tmp_path / "interactions.csv").status == "loaded"
+    con.close()
+    return path
+
+
+def run(args: list[str]) -> tuple[int, str]:
+    out = io.StringIO()
+    with redirect_stdout(out):
+        try:
+            code = main(args)
+        except SystemExit as exc:  # argparse usage errors
+            code = int(exc.code)
+    return code, out.getvalue()
+
+
+def test_active_members_golden(ws_path):
+    con = open_workspace(ws_path)
+    frame = get("active_members").compute(con, grain="month")
+    assert frame["period"].dt.date.tolist() == [date(2025, 1, 1), date(2025, 2, 1), date(2025, 3, 1)]
+    assert frame["value"].tolist() == [2, 0, 2]  # February is filled with 0, not left out
+    by_channel = get("active_members").compute(con, Filters(channels=("x",)), grain="month")
+    assert by_channel["value"].tolist() == [1, 0, 1]  # A in January, C in March
+    gold = get("active_members").compute(con, Filters(segments=("Gold",)), grain="month")
+    assert gold["value"].tolist() == [1, 0, 2]  # A; -; A and C (E is Gold but staff)
+    march = get("active_members").compute(con, Filters(start=date(2025, 3, 1), end=date(2025, 3, 31)), grain="day")
+    assert len(march) == 31 and march["value"].sum() == 2
+    con.close()
+
+
+def test_cli_list_has_the_registry():
+    code, out = run(["list"])
+    assert code == 0
+    names = {m["name"] for m in json.loads(out)}
+    assert {"row_counts", "active_members"} <= names
+    assert names == set(REGISTRY)
+
+
+def test_cli_compute_json_and_csv(ws_path):
+    code, out = run(["compute", "active_members", "--workspace", str(ws_path), "--grain", "month"])
+    assert code == 0
+    assert [r["value"] for r in json.loads(out)] == [2, 0, 2]
+    code, out = run(["compute", "active_members", "--workspace", str(ws_path), "--grain", "month",
+                     "--from", "2025-03-01", "--channel", "forum", "--format", "csv"])
+    assert code == 0
+    frame = pd.read_csv(io.StringIO(out))
+    assert frame["value"].tolist() == [1]
+    code, out = run(["compute", "row_counts", "--workspace", str(ws_path)])
+    rows = {r["table"]: r["rows"] for r in json.loads(out)}
+    assert rows == {"interactions": 8, "members": 4, "transactions": 0}
+
+
+def test_cli_import_reports_json_and_exit_codes(tmp_path):
+    good = tmp_path / "boekingen.csv"
+    good.write_bytes("Klantnummer;Datum;Bedrag\n17850.0;31-12-2025;1.234,56\n17850;garbage;3,00\n".encode("cp1252"))
+    ws = tmp_path / "W.duckdb"
+    code, out = run(["import", "--workspace", str(ws), "--dataset", "transactions", str(good)])
+    report = json.loads(out)
+    assert code == 0 and report["status"] == "loaded"
+    assert (report["rows_read"], report["rows_loaded"], report["rows_rejected"]) == (2, 1, 1)
+    # Again: nothing new, still a success (the rows are there).
+    code, out = run(["import", "--workspace", str(ws), "--dataset", "transactions", str(good)])
+    assert code == 0 and json.loads(out)["rows_duplicate"] == 1
+    # A refused file: exit 1 with the reason.
+    empty = tmp_path / "leeg.csv"
+    empty.write_bytes(b"")
+    code, out = run(["import", "--workspace", str(ws), str(empty)])
+    assert code == 1 and "empty" in json.loads(out)["message"]
+    # An explicit mapping and a fixed value from the command line.
+    forum = tmp_path / "forum.csv"
+    forum.write_text("wanneer,wie\n2025-01-01 10:00,M1\n")
+    code, out = run(["import", "--workspace", str(ws), "--dataset", "interactions", "--map", "occurred_at=wanneer",
+                     "--map", "member_id=wie", "--set", "channel=Community", str(forum)])
+    assert code == 0 and json.loads(out)["rows_loaded"] == 1
+    con = open_workspace(ws)
+    assert con.execute("SELECT channel, member_id FROM interactions").fetchall() == [("forum", "M1")]
+    con.close()
+
+
+def test_cli_usage_errors_exit_2(tmp_path):
+    assert run(["import", "--workspace", str(tmp_path / "W.duckdb")])[0] == 2  # no file
+    assert run(["compute", "no_such_metric", "--workspace", str(tmp_path / "W.duckdb")])[0] == 2
+    assert run(["frobnicate"])[0] == 2
