@@ -87,6 +87,7 @@ def browser():
 def page(browser):
     ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
     pg = ctx.new_page()
+    pg.set_default_timeout(60_000)  # CI machines are shared: generous waits, never sleeps
     yield pg
     ctx.close()
 
@@ -99,7 +100,7 @@ def _no_error(page) -> None:
 def test_home_opens_on_sample(server, page):
     page.goto(server)
     page.get_by_role("heading", name="Social CRM dashboard").wait_for(timeout=60_000)
-    page.get_by_text("Active members per month").wait_for(timeout=30_000)
+    page.get_by_text("Active members per month").wait_for()
     page.wait_for_timeout(1500)
     page.screenshot(path=str(SHOTS / "home.png"), full_page=True)
     _no_error(page)
@@ -108,7 +109,7 @@ def test_home_opens_on_sample(server, page):
 def test_filters_live_in_the_url(server, page):
     page.goto(f"{server}/members?channel=forum&grain=week&member_q=M0000")
     page.get_by_role("heading", name="Members").wait_for(timeout=60_000)
-    page.get_by_text("Segment").first.wait_for(timeout=30_000)
+    page.get_by_text("Segment").first.wait_for()
     assert "channel=forum" in page.url and "grain=week" in page.url
     _no_error(page)
 
@@ -117,14 +118,14 @@ def test_filters_survive_a_page_switch(server, page):
     page.goto(f"{server}/?channel=forum&grain=week")
     page.get_by_text("Active members per week").wait_for(timeout=60_000)
     page.get_by_role("link", name="Members").click()
-    page.get_by_role("heading", name="Members").wait_for(timeout=30_000)
+    page.get_by_role("heading", name="Members").wait_for()
     page.wait_for_timeout(1500)
     assert "channel=forum" in page.url and "grain=week" in page.url, page.url
     assert page.get_by_role("radio", name="week").is_checked()
     page.reload()
-    page.get_by_role("heading", name="Members").wait_for(timeout=30_000)
+    page.get_by_role("heading", name="Members").wait_for()
     page.get_by_role("link", name="Home").click()
-    page.get_by_text("Active members per week").wait_for(timeout=30_000)
+    page.get_by_text("Active members per week").wait_for()
     _no_error(page)
 
 
@@ -135,13 +136,17 @@ def test_upload_dutch_csv_through_the_browser(server, page, tmp_path):
     page.get_by_role("heading", name="Data").wait_for(timeout=60_000)
     page.locator("input[type='file']").set_input_files(str(upload))
     button = page.get_by_role("button", name="Import berichten.csv into interactions")
-    button.wait_for(timeout=30_000)
-    page.get_by_text("cp1252").first.wait_for(timeout=10_000)
+    button.wait_for()
+    page.get_by_text("cp1252").first.wait_for()
     button.click()
-    page.get_by_text("2 of 3 rows loaded into interactions, 1 rejected").wait_for(timeout=30_000)
-    page.get_by_text("Rejected rows (1;").wait_for(timeout=10_000)
+    page.get_by_text("2 of 3 rows loaded into interactions, 1 rejected").wait_for()
+    page.get_by_text("Rejected rows (1;").wait_for()
     _no_error(page)
     page.screenshot(path=str(SHOTS / "data-after-import.png"), full_page=True)
     page.get_by_role("tab", name="Import history").click()
-    page.get_by_text("Undo an import").wait_for(timeout=10_000)
+    page.get_by_text("Undo an import").wait_for()
     page.screenshot(path=str(SHOTS / "data-history.png"), full_page=True)
+    # The new rows count at once: the sample's 12,000 interactions plus the 2 loaded.
+    page.get_by_role("link", name="Home").click()
+    page.get_by_text("12\u202f002", exact=True).wait_for()
+    _no_error(page)
