@@ -2,7 +2,7 @@
 
     streamlit run dashboard.py
 
-Pages live in pages/ and stay thin: widgets -> one cached call (ui.db) -> render.
+Pages live in app_pages/ (not pages/: Streamlit auto-serves that folder on deep links, skipping this router) and stay thin: widgets -> one cached call (ui.db) -> render.
 """
 
 from __future__ import annotations
@@ -15,11 +15,14 @@ st.set_page_config(page_title="Social CRM dashboard", page_icon=":material/forum
 
 PAGES = {
     "Measure": [
-        st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+        st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True),
+        st.Page("app_pages/participation.py", title="Participation", icon=":material/groups:", url_path="participation"),
+        st.Page("app_pages/retention.py", title="Retention", icon=":material/autorenew:", url_path="retention"),
+        st.Page("app_pages/development.py", title="Development", icon=":material/trending_up:", url_path="development"),
     ],
     "Data": [
-        st.Page("pages/data.py", title="Data", icon=":material/upload_file:", url_path="data"),
-        st.Page("pages/members.py", title="Members", icon=":material/person_search:", url_path="members"),
+        st.Page("app_pages/data.py", title="Data", icon=":material/upload_file:", url_path="data"),
+        st.Page("app_pages/members.py", title="Members", icon=":material/person_search:", url_path="members"),
     ],
 }
 

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from metrics import basic  # noqa: F401  (registers)
+from metrics import (
+    basic,  # noqa: F401  (registers)
+    development,  # noqa: F401
+    participation,  # noqa: F401
+    retention,  # noqa: F401
+)
 from metrics.filters import GRAINS, Filters
 from metrics.registry import REGISTRY, Metric, get
 

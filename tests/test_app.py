@@ -9,7 +9,7 @@ from datastore import workspace as ws
 from tests.ui_support import app as _app
 from tests.ui_support import texts as _texts
 
-PAGES = ["pages/home.py", "pages/data.py", "pages/members.py"]
+PAGES = ["app_pages/home.py", "app_pages/data.py", "app_pages/members.py"]
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -25,7 +25,7 @@ def test_page_on_empty_workspace(data_dir, page):
     ws.create_workspace("Empty", "UTC", data_dir)
     at = _app(page, ws="Empty")
     assert not at.exception, at.exception
-    if page != "pages/data.py":
+    if page != "app_pages/data.py":
         assert "has no data yet" in _texts(at)
 
 
@@ -54,7 +54,7 @@ def test_link_with_query_params_reproduces_the_view(data_dir):
 
 
 def test_members_search_and_timeline(data_dir):
-    at = _app("pages/members.py")
+    at = _app("app_pages/members.py")
     at.text_input(key="member_q").input("M0000").run()
     assert not at.exception, at.exception
     assert any(m.label == "Segment" for m in at.metric)
@@ -70,7 +70,7 @@ DUTCH = (
 
 
 def test_data_page_upload_map_import_report(data_dir):
-    at = _app("pages/data.py")
+    at = _app("app_pages/data.py")
     assert not at.exception
     at.file_uploader(key="uploads").upload("berichten.csv", DUTCH, "text/csv")
     at.run()

@@ -106,6 +106,20 @@ def test_home_opens_on_sample(server, page):
     _no_error(page)
 
 
+@pytest.mark.parametrize("path,heading", [
+    ("/participation", "Participation"), ("/retention", "Retention"), ("/development", "Development"),
+])
+def test_deep_links_open_through_the_router(server, page, path, heading):
+    # A shared link to a page must get the router's sidebar (navigation groups and filters).
+    page.goto(f"{server}{path}?grain=week")
+    page.get_by_role("heading", name=heading, exact=True).first.wait_for()
+    page.get_by_text("Measure").first.wait_for()
+    assert page.get_by_role("radio", name="week").is_checked()
+    page.wait_for_timeout(2000)
+    page.screenshot(path=str(SHOTS / f"{heading.lower()}.png"), full_page=True)
+    _no_error(page)
+
+
 def test_filters_live_in_the_url(server, page):
     page.goto(f"{server}/members?channel=forum&grain=week&member_q=M0000")
     page.get_by_role("heading", name="Members").wait_for(timeout=60_000)

@@ -205,5 +205,5 @@ def empty_state(ctx: Context) -> bool:
         "Data page. Dutch and German files (`;`, decimal commas, `31-12-2025`) are fine.",
         icon=":material/upload_file:",
     )
-    st.page_link("pages/data.py", label="Go to the Data page", icon=":material/upload:")
+    st.page_link("app_pages/data.py", label="Go to the Data page", icon=":material/upload:")
     return True

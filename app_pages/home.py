@@ -50,4 +50,4 @@ st.dataframe(counts, hide_index=True, column_config={
     "first_date": st.column_config.DateColumn("first date", format="DD-MM-YYYY"),
     "last_date": st.column_config.DateColumn("last date", format="DD-MM-YYYY"),
 })
-st.page_link("pages/data.py", label="Load more exports on the Data page", icon=":material/upload:")
+st.page_link("app_pages/data.py", label="Load more exports on the Data page", icon=":material/upload:")
