@@ -30,7 +30,11 @@ from datastore.importer import (
 )
 from datastore.workspace import data_version
 
-ONLINE_RETAIL = Path("/work/shared/data/online_retail/online_retail.parquet")
+ONLINE_RETAIL = next(
+    (p for p in (Path(__file__).resolve().parents[2] / "shared", Path("/work/shared"))
+     if (p / "data/online_retail/online_retail.parquet").exists()),
+    Path(__file__).resolve().parents[2] / "shared",
+) / "data/online_retail/online_retail.parquet"  # shared/ sits beside the repository
 
 UNPARSEABLE_ISO = "unparseable date (expected 2025-12-31)"
 SENTIMENT_REASON = "not a sentiment (a number from -1 to 1, or positive / neutral / negative)"
