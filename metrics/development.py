@@ -29,7 +29,7 @@ import pandas as pd
 
 from metrics import clv as clvm
 from metrics.filters import Filters, activity_cte, check_grain
-from metrics.periods import trunc
+from metrics.periods import spine_cte, trunc
 from metrics.registry import register
 
 LEVELS: tuple[str, ...] = ("Observer", "Explorer", "Participant", "Contributor", "Advocate")
@@ -453,14 +453,13 @@ def value_curves(cur: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFra
 def value_over_time(cur: duckdb.DuckDBPyConnection, filters: Filters, grain: str = "month") -> pd.DataFrame:
     g = check_grain(grain)
     sql = f"""WITH {_purchases_cte()},
-    lim AS (SELECT coalesce(CAST($f_start AS DATE), min(day)) AS lo,
+    bounds AS (SELECT coalesce(CAST($f_start AS DATE), min(day)) AS lo,
                    least(coalesce(CAST($f_end_excl AS DATE) - 1, max(day)), max(day)) AS hi FROM rev),
-    spine AS (SELECT CAST(unnest(generate_series(date_trunc('{g}', lo), date_trunc('{g}', hi), INTERVAL 1 {g})) AS DATE)
-                     AS period FROM lim WHERE lo <= hi),
+    {spine_cte(g)},
     p AS (SELECT {trunc(g, 'day')} AS period, count(DISTINCT member_id) AS buyers, count(*) AS purchases,
-                 sum(amount) AS purchase_value FROM purch, lim WHERE day BETWEEN lim.lo AND lim.hi GROUP BY 1),
-    v AS (SELECT {trunc(g, 'day')} AS period, sum(amount) AS revenue FROM rev, lim
-          WHERE day BETWEEN lim.lo AND lim.hi GROUP BY 1),
+                 sum(amount) AS purchase_value FROM purch, bounds WHERE day BETWEEN bounds.lo AND bounds.hi GROUP BY 1),
+    v AS (SELECT {trunc(g, 'day')} AS period, sum(amount) AS revenue FROM rev, bounds
+          WHERE day BETWEEN bounds.lo AND bounds.hi GROUP BY 1),
     nth AS (SELECT member_id, day, row_number() OVER (PARTITION BY member_id ORDER BY day) AS rn FROM purch),
     firsts AS (SELECT {trunc(g, 'day')} AS period, count(*) FILTER (WHERE rn = 1) AS new_customers,
                       count(*) FILTER (WHERE rn = 2) AS new_repeat FROM nth WHERE rn <= 2 GROUP BY 1),
@@ -555,6 +554,16 @@ _REFERRAL_BASE = """
               AND ($f_start IS NULL OR joined_at >= $f_start) AND ($f_end_excl IS NULL OR joined_at < $f_end_excl))"""
 
 
+# `depth(member_id, depth)`: how far down a referral chain each member is (0 = not referred by
+# a member in the data); capped at 100 links so a cycle in the CRM data cannot run forever.
+_REFERRAL_DEPTH = """chain(member_id, depth) AS (
+        SELECT member_id, 0 FROM base WHERE referred_by IS NULL OR referred_by NOT IN (SELECT member_id FROM base)
+        UNION ALL
+        SELECT b.member_id, c.depth + 1 FROM base b JOIN chain c ON b.referred_by = c.member_id
+        WHERE c.depth < 100),
+    depth AS (SELECT member_id, max(depth) AS depth FROM chain GROUP BY 1)"""
+
+
 @register(
     "referral_share",
     "Per period: new members (joined_at in the period), of whom referred (referred_by set), and the share referred",
@@ -566,10 +575,9 @@ _REFERRAL_BASE = """
 def referral_share(cur: duckdb.DuckDBPyConnection, filters: Filters, grain: str = "month") -> pd.DataFrame:
     g = check_grain(grain)
     sql = f"""WITH {_REFERRAL_BASE},
-    lim AS (SELECT coalesce(CAST($f_start AS DATE), min(joined_at)) AS lo,
+    bounds AS (SELECT coalesce(CAST($f_start AS DATE), min(joined_at)) AS lo,
                    coalesce(CAST($f_end_excl AS DATE) - 1, max(joined_at)) AS hi FROM new),
-    spine AS (SELECT CAST(unnest(generate_series(date_trunc('{g}', lo), date_trunc('{g}', hi), INTERVAL 1 {g})) AS DATE)
-                     AS period FROM lim WHERE lo <= hi),
+    {spine_cte(g)},
     agg AS (SELECT {trunc(g, 'joined_at')} AS period, count(*) AS new_members,
                    count(referred_by) AS referred FROM new GROUP BY 1)
     SELECT s.period, coalesce(a.new_members, 0) AS new_members, coalesce(a.referred, 0) AS referred,
@@ -590,13 +598,7 @@ def referral_share(cur: duckdb.DuckDBPyConnection, filters: Filters, grain: str 
     section="development",
 )
 def referral_summary(cur: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
-    sql = f"""WITH RECURSIVE {_REFERRAL_BASE},
-    chain(member_id, depth) AS (
-        SELECT member_id, 0 FROM base WHERE referred_by IS NULL OR referred_by NOT IN (SELECT member_id FROM base)
-        UNION ALL
-        SELECT b.member_id, c.depth + 1 FROM base b JOIN chain c ON b.referred_by = c.member_id
-        WHERE c.depth < 100),
-    depth AS (SELECT member_id, max(depth) AS depth FROM chain GROUP BY 1)
+    sql = f"""WITH RECURSIVE {_REFERRAL_BASE}, {_REFERRAL_DEPTH}
     SELECT (SELECT count(*) FROM new) AS new_members,
            (SELECT count(referred_by) FROM new) AS referred,
            (SELECT count(referred_by) FROM new) / nullif((SELECT count(*) FROM new), 0) AS share_referred,
@@ -616,13 +618,7 @@ def referral_summary(cur: duckdb.DuckDBPyConnection, filters: Filters) -> pd.Dat
     section="development",
 )
 def referral_chains(cur: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
-    sql = f"""WITH RECURSIVE {_REFERRAL_BASE},
-    chain(member_id, depth) AS (
-        SELECT member_id, 0 FROM base WHERE referred_by IS NULL OR referred_by NOT IN (SELECT member_id FROM base)
-        UNION ALL
-        SELECT b.member_id, c.depth + 1 FROM base b JOIN chain c ON b.referred_by = c.member_id
-        WHERE c.depth < 100),
-    depth AS (SELECT member_id, max(depth) AS depth FROM chain GROUP BY 1)
+    sql = f"""WITH RECURSIVE {_REFERRAL_BASE}, {_REFERRAL_DEPTH}
     SELECT d.depth, count(*) AS members FROM new JOIN depth d USING (member_id) GROUP BY 1 ORDER BY 1"""
     return _run(cur, sql, filters.params())
 

@@ -13,8 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from metrics import Filters, get
+from metrics import Filters
 from metrics.development import LEVELS, STAGES, clv_result, development_states, ladder_params
+from tests.metric_support import compute, insert_rows
 
 
 # ------------------------------------------------------------------------------------------------
@@ -29,29 +30,18 @@ def load(con: duckdb.DuckDBPyConnection, interactions=(), members=(), transactio
         rows = [{"member_id": r[0], "occurred_at": pd.Timestamp(r[1]) + pd.Timedelta(hours=12),
                  "action": r[2] if len(r) > 2 else "post", "direction": r[3] if len(r) > 3 else "inbound",
                  "channel": "forum", "interaction_id": f"I{i}"} for i, r in enumerate(interactions)]
-        _insert(con, "interactions", pd.DataFrame(rows))
+        insert_rows(con, "interactions", pd.DataFrame(rows))
     if members:
         frame = pd.DataFrame(list(members))
         for col in ("joined_at", "churned_at"):
             if col in frame:
                 frame[col] = pd.to_datetime(frame[col]).dt.date
-        _insert(con, "members", frame)
+        insert_rows(con, "members", frame)
     if transactions:
         rows = [{"member_id": r[0], "occurred_at": pd.Timestamp(r[1]) + pd.Timedelta(hours=9, minutes=i),
                  "amount": r[2], "is_refund": bool(r[3]) if len(r) > 3 else False, "transaction_id": f"T{i}"}
                 for i, r in enumerate(transactions)]
-        _insert(con, "transactions", pd.DataFrame(rows))
-
-
-def _insert(con, table: str, frame: pd.DataFrame) -> None:
-    cols = ", ".join(frame.columns)
-    con.register("_rows", frame)
-    con.execute(f"INSERT INTO {table} ({cols}, import_id, row_hash) SELECT {cols}, 1, 0 FROM _rows")
-    con.unregister("_rows")
-
-
-def compute(con, name: str, filters: Filters | None = None, **options) -> pd.DataFrame:
-    return get(name).compute(con, filters or Filters(), **options)
+        insert_rows(con, "transactions", pd.DataFrame(rows))
 
 
 def days(start: str, n: int) -> list[str]:

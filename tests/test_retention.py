@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from metrics import Filters, get
 from metrics.retention import mean_curve, period_trend
+from tests.metric_support import compute, insert_rows
 
 ONLINE_RETAIL = Path(__file__).resolve().parents[2] / "shared" / "data" / "online_retail" / "online_retail.parquet"
 
@@ -42,31 +43,20 @@ def load(con: duckdb.DuckDBPyConnection, interactions=(), members=(), transactio
         rows.append({"member_id": m, "occurred_at": pd.Timestamp(ts), "action": action or "post",
                      "channel": channel or "forum", "direction": direction or "inbound", "interaction_id": f"I{i}"})
     if rows:
-        _insert(con, "interactions", pd.DataFrame(rows))
+        insert_rows(con, "interactions", pd.DataFrame(rows))
     if members:
         frame = pd.DataFrame(list(members))
         for col in ("joined_at", "churned_at"):
             if col in frame:
                 frame[col] = pd.to_datetime(frame[col]).dt.date
-        _insert(con, "members", frame)
+        insert_rows(con, "members", frame)
     if transactions:
         trows = []
         for i, row in enumerate(transactions):
             m, ts, amount, refund = (tuple(row) + (None, None))[:4]
             trows.append({"member_id": m, "occurred_at": pd.Timestamp(ts), "amount": 10.0 if amount is None else amount,
                           "is_refund": bool(refund), "transaction_id": f"T{i}", "channel": "webshop"})
-        _insert(con, "transactions", pd.DataFrame(trows))
-
-
-def _insert(con, table: str, frame: pd.DataFrame) -> None:
-    cols = ", ".join(frame.columns)
-    con.register("_rows", frame)
-    con.execute(f"INSERT INTO {table} ({cols}, import_id, row_hash) SELECT {cols}, 1, 0 FROM _rows")
-    con.unregister("_rows")
-
-
-def compute(con, name: str, filters: Filters | None = None, **options) -> pd.DataFrame:
-    return get(name).compute(con, filters or Filters(), **options)
+        insert_rows(con, "transactions", pd.DataFrame(trows))
 
 
 def column(frame: pd.DataFrame, name: str) -> list:
