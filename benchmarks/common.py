@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from datastore import rollups
 from datastore.schema import field_names
 from datastore.workspace import bump_data_version, open_workspace
 
@@ -63,6 +64,7 @@ def load_frames(con: duckdb.DuckDBPyConnection, data) -> None:
             [i, f"generated-{ds}", ds, len(frame), len(frame)],
         )
     bump_data_version(con)
+    rollups.refresh(con)
 
 
 def workspace(interactions: int, members: int | None = None, seed: int = 7):
@@ -82,4 +84,7 @@ def workspace(interactions: int, members: int | None = None, seed: int = 7):
         load_frames(con, data)
         con.close()
         tmp.rename(path)
-    return open_workspace(path), data
+    con = open_workspace(path)
+    if not rollups.fresh(con):  # a workspace cached before the rollups existed
+        rollups.refresh(con)
+    return con, data

@@ -54,6 +54,13 @@ def workspace_file(n: int) -> Path:
 
         con, _ = workspace(n)
         con.close()
+    from datastore import rollups
+    from datastore.workspace import open_workspace
+
+    con = open_workspace(path)
+    if not rollups.fresh(con):  # cached before the rollups existed
+        rollups.refresh(con)
+    con.close()
     return path
 
 

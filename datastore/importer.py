@@ -29,7 +29,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from datastore import convert, sniff
+from datastore import convert, rollups, sniff
 from datastore.mapping import Proposal, propose
 from datastore.schema import DATASETS, FIELDS, NATURAL_KEY, field_names, get_field
 from datastore.sniff import FileRefused
@@ -752,6 +752,7 @@ def _load(cur, ds, name, profile, mapping, constants, options, say, hasher, hash
     _log(cur, import_id, report, content_hash, options, extra)
     if status == "loaded":
         bump_data_version(cur)
+        rollups.refresh(cur)
     cur.execute("DROP VIEW IF EXISTS _stage")
     for t in ("_stage0", "_pick", "_conflict", "_new", "_old", "_keep"):
         cur.execute(f"DROP TABLE IF EXISTS {t}")
@@ -775,6 +776,7 @@ def undo_import(con: duckdb.DuckDBPyConnection, import_id: int) -> int:
             deleted = cur.execute(f"DELETE FROM {ds} WHERE import_id = ?", [import_id]).fetchall()[0][0]
             cur.execute("UPDATE imports SET status = 'undone' WHERE import_id = ?", [import_id])
             bump_data_version(cur)
+            rollups.refresh(cur)
             cur.execute("COMMIT")
         except Exception:
             cur.execute("ROLLBACK")

@@ -29,8 +29,10 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from datastore import rollups
 from metrics.filters import Filters, activity_cte, check_grain
 from metrics.registry import register
+from metrics.source import MDIM_RAW, activity_ctes
 
 MODES = ("first_time", "recurring")
 WINDOWS = ("on", "on_or_after")
@@ -97,8 +99,7 @@ def _actions(cur: duckdb.DuckDBPyConnection, name: str, value) -> tuple[str, ...
         return ()
     items = value.split(",") if isinstance(value, str) else list(value)
     wanted = tuple(sorted({str(a).strip().lower() for a in items if str(a).strip()}))
-    known = {r[0] for r in cur.execute(
-        "SELECT DISTINCT action FROM interactions WHERE direction = 'inbound' AND action IS NOT NULL").fetchall()}
+    known = set(rollups.inbound_actions(cur))
     unknown = [a for a in wanted if a not in known]
     if unknown:
         raise ValueError(
@@ -150,23 +151,32 @@ def _pdate(grain: str, idx: str) -> str:
     return f"CAST({_ANCHOR} + {step}CAST({idx} AS INTEGER) AS DATE)"
 
 
-def _source_sql(activity: str, start: bool = False, ret: bool = False) -> str:
-    """CTEs up to ``src(member_id, occurred_at, channel[, s][, r])``: activity rows with the global
-    filters except the start date (first-ever activity looks back); rows after the end date are
-    dropped. ``s`` / ``r`` flag the start / return actions when those options are set."""
+def _source_sql(cur: duckdb.DuckDBPyConnection, filters: Filters, activity: str, grain: str,
+                start: bool = False, ret: bool = False) -> str:
+    """CTEs ``mdim``, ``ids`` (see metrics.source) and ``src(member_id, occurred_at, last_at, n,
+    channel[, s][, r])``: activity with the global filters except the start date (first-ever
+    activity looks back); rows after the end date are dropped. ``member_id`` is the member key
+    (``mk``); a row is a partial aggregate of ``n`` activities from ``occurred_at`` to ``last_at``.
+    ``s`` / ``r`` flag the start / return actions when those options are set (raw rows then)."""
+    if activity == "interactions" and not (start or ret):
+        return f"""{activity_ctes(cur, filters, grain, use_start=False)},
+        src AS (SELECT mk AS member_id, first_at AS occurred_at, last_at, n, channel FROM activity)"""
     if activity == "interactions":
         flags = ("".join([", list_contains($start_actions, a.action) AS s" if start else "",
                           ", list_contains($return_actions, a.action) AS r" if ret else ""]))
-        return f"""{activity_cte(use_dates=False)},
-        src AS (SELECT a.member_id, a.occurred_at, a.channel{flags} FROM activity a
+        rows = f"""{activity_cte(use_dates=False)},
+        src AS (SELECT a.member_id, a.occurred_at, a.occurred_at AS last_at, 1 AS n, a.channel{flags} FROM activity a
                 WHERE $f_end_excl IS NULL OR a.occurred_at < $f_end_excl)"""
-    return """src AS (
-        SELECT t.member_id, t.occurred_at, t.channel FROM transactions t
+    else:
+        rows = """src AS (
+        SELECT t.member_id, t.occurred_at, t.occurred_at AS last_at, 1 AS n, t.channel FROM transactions t
         WHERE t.member_id IS NOT NULL AND NOT coalesce(t.is_refund, FALSE) AND coalesce(t.amount, 0) >= 0
           AND t.member_id NOT IN (SELECT member_id FROM members_current WHERE is_employee)
           AND (len($f_segments) = 0 OR t.member_id IN
                (SELECT member_id FROM members_current WHERE list_contains($f_segments, segment)))
           AND ($f_end_excl IS NULL OR t.occurred_at < $f_end_excl))"""
+    return f"""{MDIM_RAW}, {rows},
+        ids AS (SELECT DISTINCT member_id AS mk, member_id FROM src)"""
 
 
 def _limits_sql(grain: str, tables: tuple[str, ...]) -> str:
@@ -206,7 +216,8 @@ def _params(filters: Filters, **extra) -> dict:
 # ----------------------------------------------------------------------------------------------
 
 
-def _retention_sql(spec: RetentionSpec, breakdown: str | None = None) -> str:
+def _retention_sql(cur: duckdb.DuckDBPyConnection, filters: Filters, spec: RetentionSpec,
+                   breakdown: str | None = None) -> str:
     """The cohort table; with ``breakdown`` a leading column ``breakdown`` (the member's segment,
     or the channel of their first (start) activity)."""
     g = spec.grain
@@ -223,7 +234,7 @@ def _retention_sql(spec: RetentionSpec, breakdown: str | None = None) -> str:
         if by_channel:
             cols.append(f"arg_min(channel, occurred_at){s_filter} AS ch")
     else:
-        cols.append(f"max(occurred_at){s_filter} AS last_s")
+        cols.append(f"max(last_at){s_filter} AS last_s")
     if ret:
         cols.append("bool_or(r) AS r")
     mp = f"mp AS (SELECT member_id, {', '.join(cols)} FROM src GROUP BY ALL)"
@@ -238,8 +249,8 @@ def _retention_sql(spec: RetentionSpec, breakdown: str | None = None) -> str:
             ch = (", f.ch" if by_channel else "")
             base = f"""SELECT coalesce(p.member_id, f.member_id) AS member_id,
                               coalesce(p.joined_at, CAST(f.first_ts AS DATE)) AS d{ch}
-                       FROM (SELECT member_id, joined_at FROM members_current
-                             WHERE NOT coalesce(is_employee, FALSE)
+                       FROM (SELECT mk AS member_id, joined_at FROM mdim
+                             WHERE NOT is_employee
                                AND (len($f_segments) = 0 OR list_contains($f_segments, segment))) p
                        FULL OUTER JOIN first f ON f.member_id = p.member_id"""
         cohort_rows = f"""{first},
@@ -257,7 +268,7 @@ def _retention_sql(spec: RetentionSpec, breakdown: str | None = None) -> str:
             cohort_rows = f"coh0 AS ({rows})"
     if breakdown == "segment":
         coh = """coh AS (SELECT coh0.member_id, coh0.c, coalesce(m.segment, $none) AS grp
-                 FROM coh0 LEFT JOIN members_current m ON m.member_id = coh0.member_id)"""
+                 FROM coh0 LEFT JOIN mdim m ON m.mk = coh0.member_id)"""
     elif by_channel:
         coh = "coh AS (SELECT member_id, c, coalesce(ch, $none) AS grp FROM coh0)"
     else:
@@ -289,7 +300,7 @@ def _retention_sql(spec: RetentionSpec, breakdown: str | None = None) -> str:
     join_grp = " AND sz.grp = g.grp" if breakdown else ""
     join_grp_rt = " AND rt.grp = g.grp" if breakdown else ""
     return f"""
-        WITH {_source_sql(spec.activity, start, ret)},
+        WITH {_source_sql(cur, filters, spec.activity, g, start, ret)},
         {_limits_sql(g, (spec.activity,))},
         {mp},
         {cohort_rows},
@@ -318,7 +329,7 @@ def cohort_table(cur: duckdb.DuckDBPyConnection, filters: Filters, spec: Retenti
         _choice("by", breakdown, BREAKDOWNS)
     params = _params(filters, start_actions=list(spec.start_actions), return_actions=list(spec.return_actions),
                      none=NO_VALUE)
-    return _run(cur, _retention_sql(spec, breakdown), params)
+    return _run(cur, _retention_sql(cur, filters, spec, breakdown), params)
 
 
 _RETENTION_OPTIONS = {
@@ -437,12 +448,12 @@ def retention_breakdown(cur: duckdb.DuckDBPyConnection, filters: Filters, by: st
 # ----------------------------------------------------------------------------------------------
 
 
-def _growth_sql(grain: str, activity: str) -> str:
+def _growth_sql(cur: duckdb.DuckDBPyConnection, filters: Filters, grain: str, activity: str) -> str:
     g = grain
     return f"""
-        WITH {_source_sql(activity)},
+        WITH {_source_sql(cur, filters, activity, g)},
         {_limits_sql(g, (activity,))},
-        mp AS (SELECT member_id, {_pidx(g, 'occurred_at')} AS p, max(occurred_at) AS last_ts
+        mp AS (SELECT member_id, {_pidx(g, 'occurred_at')} AS p, max(last_at) AS last_ts
                FROM src GROUP BY ALL),
         seq AS (SELECT p, last_ts, lag(p) OVER w AS prev_p, lead(p) OVER w AS next_p,
                        min(p) OVER (PARTITION BY member_id) AS first_p
@@ -492,7 +503,7 @@ def growth_accounting(cur: duckdb.DuckDBPyConnection, filters: Filters, grain: s
     the period before, not new; dormant = active the period before, not in this one. The look-back
     (previous period, first-ever) ignores the start of the date range."""
     grain, activity = _grain_and_source(grain, activity)
-    frame = _run(cur, _growth_sql(grain, activity), _params(filters))
+    frame = _run(cur, _growth_sql(cur, filters, grain, activity), _params(filters))
     lost = -frame["dormant"]
     frame.insert(7, "quick_ratio", (frame["new"] + frame["resurrecting"]) / lost.where(lost > 0))
     frame.insert(8, "activity_churn", lost / frame["active_previous"].where(frame["active_previous"] > 0))
@@ -629,18 +640,19 @@ def drifting_members(cur: duckdb.DuckDBPyConnection, filters: Filters, drifting_
     activity = _choice("activity", activity, SOURCES)
     _choice("status", status, STATUSES)
     sql = f"""
-        WITH {_source_sql(activity)},
+        WITH {_source_sql(cur, filters, activity, 'month')},
         {_limits_sql('day', (activity,))},
-        last AS (SELECT member_id, max(occurred_at) AS last_ts, min(occurred_at) AS first_ts,
-                        arg_max(channel, occurred_at) AS last_channel, count(*) AS activities
-                 FROM src GROUP BY 1),
+        agg AS (SELECT member_id AS mk, max(last_at) AS last_ts, min(occurred_at) AS first_ts,
+                       arg_max(channel, last_at) AS last_channel, sum(n) AS activities
+                FROM src GROUP BY 1),
+        last AS (SELECT x.member_id, agg.* EXCLUDE (mk) FROM agg JOIN ids x USING (mk)),
         d AS (SELECT l.*, date_diff('day', CAST(l.last_ts AS DATE), lim.as_of) AS days_since FROM last l, lim)
         SELECT d.member_id, m.name, m.email, m.segment,
                CASE WHEN d.days_since > $inactive THEN 'inactive' ELSE 'drifting' END AS status,
                CAST(d.last_ts AS DATE) AS last_activity, d.days_since::BIGINT AS days_since, d.last_channel,
                CAST(d.first_ts AS DATE) AS first_activity, d.activities::BIGINT AS activities, m.churned_at,
                m.member_id IS NOT NULL AS in_crm
-        FROM d LEFT JOIN members_current m ON m.member_id = d.member_id
+        FROM d LEFT JOIN mdim m ON m.member_id = d.member_id
         WHERE d.days_since >= $drift
           AND ($status = 'all' OR $status = CASE WHEN d.days_since > $inactive THEN 'inactive' ELSE 'drifting' END)
         ORDER BY d.days_since > $inactive, m.member_id IS NULL, d.days_since, d.member_id"""
@@ -650,9 +662,7 @@ def drifting_members(cur: duckdb.DuckDBPyConnection, filters: Filters, drifting_
 def retention_inputs(cur: duckdb.DuckDBPyConnection) -> dict:
     """What the Retention page can offer: the inbound actions (start / return pickers) and counts of
     non-employee members, of those with joined_at and churned_at, and of purchase lines."""
-    actions = [r[0] for r in cur.execute(
-        "SELECT DISTINCT action FROM interactions WHERE direction = 'inbound' AND action IS NOT NULL ORDER BY 1"
-    ).fetchall()]
+    actions = rollups.inbound_actions(cur)
     members, joined, churned = cur.execute(
         "SELECT count(*), count(joined_at), count(churned_at) FROM members_current WHERE NOT coalesce(is_employee, FALSE)"
     ).fetchall()[0]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from datastore import rollups
 from metrics import Filters, get
 
 
@@ -16,5 +17,16 @@ def insert_rows(con, table: str, frame: pd.DataFrame) -> None:
 
 
 def compute(con, name: str, filters: Filters | None = None, **options) -> pd.DataFrame:
-    """A registered metric by name, with default filters."""
-    return get(name).compute(con, filters or Filters(), **options)
+    """A registered metric by name, with default filters, computed twice: on the raw tables and
+    on the importer's rollups (datastore.rollups), which must agree exactly. Returns the raw result;
+    the workspace is left without rollups, so a test can insert more rows and compute again."""
+    metric = get(name)
+    rollups.drop(con)
+    raw = metric.compute(con, filters or Filters(), **options)
+    rollups.refresh(con)
+    try:
+        fast = metric.compute(con, filters or Filters(), **options)
+    finally:
+        rollups.drop(con)
+    pd.testing.assert_frame_equal(fast, raw, check_dtype=False, obj=f"{name} on rollups vs raw tables")
+    return raw

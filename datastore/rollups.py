@@ -1,0 +1,89 @@
+"""Derived tables the metrics read instead of scanning ``interactions``: maintained by the importer.
+
+Built from the canonical tables after every import and undo (a full rebuild, inside the same
+transaction: ~5 s at 10 M interactions, see BENCHMARKS.md), and stamped with the data version
+they were built from. A metric uses them only when that stamp equals the workspace's data
+version, so a stale or missing rollup is never read (the metric falls back to the raw tables,
+which stay the reference: the metric tests compute every metric both ways and compare).
+
+* ``member_dim``: one row per member id seen anywhere, with an integer key ``mk`` (joins and
+  group-bys on integers instead of strings) and the attributes of the member's latest CRM row
+  (``in_crm`` false for ids seen only in interactions).
+* ``activity_day`` / ``activity_week`` / ``activity_month``: activity (inbound interactions by
+  a known, non-employee member; METRICS.md) per period start x member x channel: ``n``
+  interactions, ``first_at`` / ``last_at`` (first and last time), ``max_reach``. Week = ISO week.
+* ``inbound_actions``: the inbound action names present, with their counts (option pickers).
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from datastore.workspace import data_version, get_setting, set_setting
+
+GRAINS = ("day", "week", "month")
+TABLES = ("member_dim", "inbound_actions", *(f"activity_{g}" for g in GRAINS))
+STAMP = "rollups_data_version"
+VERSION = 2  # bump when the tables change: older rollups are then stale and rebuilt
+
+_MEMBER_DIM = """
+    CREATE OR REPLACE TABLE member_dim AS
+    SELECT (row_number() OVER (ORDER BY ids.member_id))::INTEGER AS mk, ids.member_id,
+           m.member_id IS NOT NULL AS in_crm, coalesce(m.is_employee, FALSE) AS is_employee,
+           m.name, m.email, m.segment, m.joined_at, m.churned_at, m.followers, m.lifecycle_stage,
+           m.referred_by
+    FROM (SELECT member_id FROM interactions WHERE member_id IS NOT NULL
+          UNION SELECT member_id FROM members) ids
+    LEFT JOIN members_current m USING (member_id)"""
+
+_ACTIVITY_DAY = """
+    CREATE OR REPLACE TABLE activity_day AS
+    SELECT CAST(i.occurred_at AS DATE) AS period, d.mk, i.channel, count(*)::INTEGER AS n,
+           min(i.occurred_at) AS first_at, max(i.occurred_at) AS last_at, max(i.reach) AS max_reach
+    FROM interactions i JOIN member_dim d USING (member_id)
+    WHERE i.direction = 'inbound' AND NOT d.is_employee
+    GROUP BY ALL ORDER BY period, d.mk"""
+
+
+_INBOUND_ACTIONS = """
+    CREATE OR REPLACE TABLE inbound_actions AS
+    SELECT action, count(*) AS n FROM interactions
+    WHERE direction = 'inbound' AND action IS NOT NULL GROUP BY 1 ORDER BY 1"""
+
+
+def _coarser(grain: str) -> str:
+    return f"""
+    CREATE OR REPLACE TABLE activity_{grain} AS
+    SELECT CAST(date_trunc('{grain}', period) AS DATE) AS period, mk, channel, sum(n)::INTEGER AS n,
+           min(first_at) AS first_at, max(last_at) AS last_at, max(max_reach) AS max_reach
+    FROM activity_day GROUP BY ALL ORDER BY period, mk"""
+
+
+def refresh(con: duckdb.DuckDBPyConnection) -> None:
+    """Rebuild every rollup from the canonical tables and stamp them with the data version.
+    Call it after the data version was bumped, inside the writer's transaction."""
+    for sql in (_MEMBER_DIM, _ACTIVITY_DAY, _coarser("week"), _coarser("month"), _INBOUND_ACTIONS):
+        con.execute(sql)
+    set_setting(con, STAMP, _stamp(con))
+
+
+def drop(con: duckdb.DuckDBPyConnection) -> None:
+    for table in TABLES:
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+    con.execute("DELETE FROM settings WHERE key = ?", [STAMP])
+
+
+def inbound_actions(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The inbound action names in the workspace, sorted (from the rollup when fresh)."""
+    table = "inbound_actions" if fresh(con) else (
+        "(SELECT DISTINCT action FROM interactions WHERE direction = 'inbound' AND action IS NOT NULL)")
+    return [r[0] for r in con.execute(f"SELECT action FROM {table} ORDER BY 1").fetchall()]
+
+
+def fresh(con: duckdb.DuckDBPyConnection) -> bool:
+    """True when the rollups exist and were built from the current data."""
+    return get_setting(con, STAMP) == _stamp(con)
+
+
+def _stamp(con: duckdb.DuckDBPyConnection) -> str:
+    return f"v{VERSION}:{data_version(con)}"

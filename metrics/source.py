@@ -1,0 +1,94 @@
+"""Where a metric reads activity from: the importer's rollups when they answer exactly, else the raw tables.
+
+``activity_ctes`` returns two CTEs with the same columns on either path, so a metric is written
+once:
+
+* ``mdim(mk, member_id, in_crm, is_employee, name, email, segment, joined_at, churned_at, followers,
+  lifecycle_stage, referred_by)``: the members in the CRM (latest version of each).
+* ``activity(period, mk, channel, n, first_at, last_at, max_reach)``: activity (inbound, known,
+  non-employee member) under the filters, as *partial aggregates* per period start at the
+  requested grain: a member can have several rows in one period, so always aggregate
+  (``sum(n)``, ``min(first_at)``, ``max(last_at)``, ``count(DISTINCT mk)``).
+* ``ids(mk, member_id)``: the member id of a key (for output), members outside the CRM included.
+
+``mk`` is the member key: the integer ``member_dim.mk`` on the rollup path, the ``member_id``
+text on the raw path (both sort like member_id). Rollups are used when they are fresh (built
+from the current data version), there is no campaign filter (they do not keep campaigns), and
+the date filter either covers whole periods of the grain (then the per-grain table is read) or
+not (then the per-day table is read and regrouped). Everything else reads ``interactions``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import duckdb
+
+from datastore import rollups
+from metrics.filters import Filters, check_grain, interaction_where
+
+_MDIM_ROLLUP = "mdim AS (SELECT * FROM member_dim WHERE in_crm)"
+MDIM_RAW = """mdim AS (
+        SELECT member_id AS mk, member_id, TRUE AS in_crm, coalesce(is_employee, FALSE) AS is_employee,
+               name, email, segment, joined_at, churned_at, followers, lifecycle_stage, referred_by
+        FROM members_current)"""
+
+
+def _period_start(grain: str, d: date) -> date:
+    if grain == "month":
+        return d.replace(day=1)
+    if grain == "week":
+        return d - timedelta(days=d.weekday())
+    return d
+
+
+def pick(cur: duckdb.DuckDBPyConnection, filters: Filters, grain: str, *, use_start: bool = True) -> str | None:
+    """The rollup table that answers activity at ``grain`` under ``filters`` exactly, or None (raw)."""
+    check_grain(grain)
+    if filters.campaigns or not rollups.fresh(cur):
+        return None
+    if grain == "day":
+        return "activity_day"
+    lo, hi = cur.execute("SELECT min(period), max(period) FROM activity_day").fetchall()[0]
+    if lo is None:
+        return f"activity_{grain}"
+    start = filters.start if use_start else None
+    start_ok = start is None or start <= lo or _period_start(grain, start) == start
+    end_excl = filters.end + timedelta(days=1) if filters.end else None
+    end_ok = end_excl is None or end_excl > hi or _period_start(grain, end_excl) == end_excl
+    return f"activity_{grain}" if start_ok and end_ok else "activity_day"
+
+
+def activity_ctes(cur: duckdb.DuckDBPyConnection, filters: Filters, grain: str, *, use_start: bool = True) -> str:
+    """``mdim`` and ``activity`` CTEs (see the module docstring); bind ``filters.params()``.
+    ``use_start=False`` ignores the filter's start date (cohorts look back to first-ever activity)."""
+    table = pick(cur, filters, grain, use_start=use_start)
+    start = "($f_start IS NULL OR {col} >= $f_start) AND " if use_start else ""
+    if table is None:
+        dates = start.format(col="i.occurred_at") + "($f_end_excl IS NULL OR i.occurred_at < $f_end_excl)"
+        return f"""{MDIM_RAW},
+        activity AS (
+            SELECT CAST(date_trunc('{grain}', i.occurred_at) AS DATE) AS period, i.member_id AS mk, i.channel,
+                   1 AS n, i.occurred_at AS first_at, i.occurred_at AS last_at, i.reach AS max_reach
+            FROM interactions i
+            WHERE i.direction = 'inbound' AND i.member_id IS NOT NULL
+              AND i.member_id NOT IN (SELECT member_id FROM members_current WHERE is_employee)
+              AND {dates} AND {interaction_where('i', use_dates=False)}),
+        ids AS (SELECT DISTINCT mk, mk AS member_id FROM activity)"""
+    period = "a.period" if table == f"activity_{grain}" else f"CAST(date_trunc('{grain}', a.period) AS DATE)"
+    # Exact: every row of the chosen table lies wholly inside or outside the date range (pick).
+    dates = start.format(col="a.first_at") + "($f_end_excl IS NULL OR a.last_at < $f_end_excl)"
+    return f"""{_MDIM_ROLLUP},
+        activity AS (
+            SELECT {period} AS period, a.mk, a.channel, a.n, a.first_at, a.last_at, a.max_reach
+            FROM {table} a
+            WHERE {dates}
+              AND (len($f_channels) = 0 OR list_contains($f_channels, a.channel))
+              AND (len($f_segments) = 0 OR a.mk IN
+                   (SELECT mk FROM member_dim WHERE list_contains($f_segments, segment)))),
+        ids AS (SELECT mk, member_id FROM member_dim)"""
+
+
+def mdim_cte(cur: duckdb.DuckDBPyConnection) -> str:
+    """Just ``mdim``, keyed like ``activity_ctes`` would key it (for metrics that read members only)."""
+    return _MDIM_ROLLUP if rollups.fresh(cur) else MDIM_RAW

@@ -1,0 +1,83 @@
+"""The importer's rollups (datastore.rollups) and when metrics read them (metrics.source).
+
+Every metric test also computes its metric on the raw tables and on the rollups and compares
+(tests.metric_support.compute); these tests pin the maintenance and the choice of source.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from datastore import rollups
+from datastore.importer import import_file, undo_import
+from datastore.workspace import bump_data_version
+from metrics import Filters
+from metrics.source import pick
+
+INTERACTIONS = (
+    "occurred_at,channel,member_id,direction,action\n"
+    "2025-01-30 10:00,forum,m1,inbound,post\n"
+    "2025-01-30 11:00,forum,m1,inbound,reply\n"
+    "2025-01-31 09:00,x,m1,inbound,share\n"
+    "2025-02-02 12:00,forum,m2,inbound,post\n"
+    "2025-02-03 12:00,forum,,inbound,post\n"  # anonymous: not activity
+    "2025-02-03 13:00,forum,m2,outbound,reply\n"  # ours: not activity
+    "2025-03-10 08:00,x,emp,inbound,post\n"  # an employee: not activity
+)
+MEMBERS = "member_id,segment,is_employee\nm1,gold,false\nm2,silver,false\nemp,,true\n"
+
+
+def _rows(con, sql):
+    return con.execute(sql).fetchall()
+
+
+def test_import_builds_rollups_and_undo_rebuilds_them(workspace, write_file):
+    import_file(workspace, write_file("members.csv", MEMBERS))
+    report = import_file(workspace, write_file("interactions.csv", INTERACTIONS))
+    assert report.status == "loaded"
+    assert rollups.fresh(workspace)
+    # Hand count: m1 has 2 forum + 1 x interactions in January (30th twice, 31st once), m2 one in
+    # February; the anonymous, outbound and employee rows are not activity.
+    assert _rows(workspace, """
+        SELECT a.period, d.member_id, a.channel, a.n FROM activity_month a JOIN member_dim d USING (mk)
+        ORDER BY ALL""") == [
+        (date(2025, 1, 1), "m1", "forum", 2), (date(2025, 1, 1), "m1", "x", 1),
+        (date(2025, 2, 1), "m2", "forum", 1)]
+    assert _rows(workspace, "SELECT period, sum(n) FROM activity_day GROUP BY 1 ORDER BY 1") == [
+        (date(2025, 1, 30), 2), (date(2025, 1, 31), 1), (date(2025, 2, 2), 1)]
+    # ISO weeks: Thu 30 Jan and Fri 31 Jan 2025 are in the week of Mon 27 Jan; Sun 2 Feb too.
+    assert _rows(workspace, "SELECT period, sum(n) FROM activity_week GROUP BY 1 ORDER BY 1") == [
+        (date(2025, 1, 27), 4)]
+    assert _rows(workspace, "SELECT member_id, in_crm, is_employee, segment FROM member_dim ORDER BY mk") == [
+        ("emp", True, True, None), ("m1", True, False, "gold"), ("m2", True, False, "silver")]
+    assert rollups.inbound_actions(workspace) == ["post", "reply", "share"]
+
+    undo_import(workspace, report.import_id)
+    assert rollups.fresh(workspace)
+    assert _rows(workspace, "SELECT count(*) FROM activity_day") == [(0,)]
+
+
+def test_stale_or_missing_rollups_are_never_read(workspace, write_file):
+    import_file(workspace, write_file("interactions.csv", INTERACTIONS))
+    assert pick(workspace, Filters(), "month") == "activity_month"
+    bump_data_version(workspace)  # data changed without a rebuild
+    assert not rollups.fresh(workspace)
+    assert pick(workspace, Filters(), "month") is None
+    rollups.refresh(workspace)
+    assert pick(workspace, Filters(), "month") == "activity_month"
+    rollups.drop(workspace)
+    assert pick(workspace, Filters(), "month") is None
+
+
+def test_source_choice_follows_the_filters(workspace, write_file):
+    import_file(workspace, write_file("interactions.csv", INTERACTIONS))
+    assert pick(workspace, Filters(campaigns=("spring",)), "month") is None  # campaigns are not rolled up
+    assert pick(workspace, Filters(channels=("x",), segments=("gold",)), "week") == "activity_week"
+    # whole months, or a range reaching past the data on both ends: the month table answers
+    assert pick(workspace, Filters(start=date(2025, 2, 1), end=date(2025, 2, 28)), "month") == "activity_month"
+    assert pick(workspace, Filters(start=date(2024, 12, 15), end=date(2025, 6, 3)), "month") == "activity_month"
+    # a range cutting a month (or an ISO week) in two: regroup the days
+    assert pick(workspace, Filters(start=date(2025, 1, 31)), "month") == "activity_day"
+    assert pick(workspace, Filters(end=date(2025, 1, 30)), "week") == "activity_day"
+    # cohorts look back past the start date: only the end matters then
+    assert pick(workspace, Filters(start=date(2025, 1, 31)), "month", use_start=False) == "activity_month"
