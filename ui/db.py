@@ -13,13 +13,20 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
+from datastore import rollups
 from datastore import workspace as ws
 from metrics import Filters, get
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(show_spinner="Opening the workspace…")
 def _root(path: str) -> duckdb.DuckDBPyConnection:
-    return ws.open_workspace(path)
+    con = ws.open_workspace(path)
+    if not rollups.fresh(con):  # a workspace from before the rollups (imports keep them fresh)
+        with con.cursor() as cur:
+            cur.execute("BEGIN TRANSACTION")
+            rollups.refresh(cur)
+            cur.execute("COMMIT")
+    return con
 
 
 @st.cache_resource(show_spinner="Preparing the sample workspace (first start only)…")
