@@ -32,6 +32,7 @@ import pandas as pd
 from metrics.filters import Filters, check_grain, interaction_where
 from metrics.periods import spine_cte, trunc
 from metrics.registry import register
+from metrics.source import activity_ctes
 
 SECTION = "participation"
 NOT_ANSWERABLE: tuple[str, ...] = ("like", "share", "view", "follow")
@@ -288,11 +289,10 @@ def stickiness_distribution(cur: duckdb.DuckDBPyConnection, filters: Filters, gr
     """Columns: periods_active (1 .. periods in the range), members, share (of active members)."""
     g = check_grain(grain)
     sql = f"""
-        WITH {_activity()},
-        pm AS (SELECT member_id, {trunc(g, 'occurred_at')} AS period, min(occurred_at) AS lo, max(occurred_at) AS hi
-               FROM activity GROUP BY ALL),
+        WITH {activity_ctes(cur, filters, g)},
+        pm AS (SELECT mk, period, min(first_at) AS lo, max(last_at) AS hi FROM activity GROUP BY ALL),
         {_bounds('pm')}, {spine_cte(g)},
-        per AS (SELECT member_id, count(*) AS k FROM pm GROUP BY 1),
+        per AS (SELECT mk, count(*) AS k FROM pm GROUP BY 1),
         agg AS (SELECT k, count(*) AS members FROM per GROUP BY 1),
         buckets AS (SELECT unnest(generate_series(1, (SELECT count(*) FROM spine))) AS k)
         SELECT b.k AS periods_active, coalesce(a.members, 0) AS members,
@@ -315,9 +315,8 @@ def activity_per_active_member(cur: duckdb.DuckDBPyConnection, filters: Filters,
     """Columns: period, activity, active_members, value (mean), median, p90."""
     g = check_grain(grain)
     sql = f"""
-        WITH {_activity()},
-        pm AS (SELECT {trunc(g, 'occurred_at')} AS period, member_id, count(*) AS n,
-                      min(occurred_at) AS lo, max(occurred_at) AS hi
+        WITH {activity_ctes(cur, filters, g)},
+        pm AS (SELECT period, mk, sum(n) AS n, min(first_at) AS lo, max(last_at) AS hi
                FROM activity GROUP BY ALL),
         agg AS (SELECT period, sum(n) AS activity, count(*) AS active_members,
                        median(n)::DOUBLE AS median, quantile_cont(n, 0.9)::DOUBLE AS p90, min(lo) AS lo, max(hi) AS hi
@@ -399,11 +398,11 @@ def participation_lorenz(cur: duckdb.DuckDBPyConnection, filters: Filters) -> pd
     """Columns: members (the bottom i members, i = floor(k * N / 100) for k = 0..100),
     member_share (i / N), activity_share (their share of the activity). Empty without activity."""
     sql = f"""
-        WITH {_activity()},
-        pm AS (SELECT member_id, count(*) AS n FROM activity GROUP BY 1),
+        WITH {activity_ctes(cur, filters, 'month')},
+        pm AS (SELECT mk, sum(n) AS n FROM activity GROUP BY 1),
         ranked AS (
-            SELECT row_number() OVER (ORDER BY n, member_id) AS i,
-                   sum(n) OVER (ORDER BY n, member_id ROWS UNBOUNDED PRECEDING) AS cum
+            SELECT row_number() OVER (ORDER BY n, mk) AS i,
+                   sum(n) OVER (ORDER BY n, mk ROWS UNBOUNDED PRECEDING) AS cum
             FROM pm),
         tot AS (SELECT count(*) AS members, sum(n) AS activity FROM pm),
         pts AS (SELECT DISTINCT (k * members) // 100 AS i
@@ -622,9 +621,9 @@ def responder_breadth(cur: duckdb.DuckDBPyConnection, filters: Filters, grain: s
 def channel_presence(cur: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
     """Columns: channel, active_members, member_share, activity, activity_share; most members first."""
     sql = f"""
-        WITH {_activity()},
-        mc AS (SELECT member_id, channel, count(*) AS n FROM activity GROUP BY ALL),
-        tot AS (SELECT count(DISTINCT member_id) AS members, sum(n) AS activity FROM mc)
+        WITH {activity_ctes(cur, filters, 'month')},
+        mc AS (SELECT mk, channel, sum(n) AS n FROM activity GROUP BY ALL),
+        tot AS (SELECT count(DISTINCT mk) AS members, sum(n) AS activity FROM mc)
         SELECT mc.channel, count(*) AS active_members, count(*) / nullif(any_value(t.members), 0) AS member_share,
                sum(n)::BIGINT AS activity, sum(n) / nullif(any_value(t.activity), 0) AS activity_share
         FROM mc, tot t GROUP BY mc.channel ORDER BY active_members DESC, mc.channel"""
@@ -643,11 +642,10 @@ def channels_per_active_member(cur: duckdb.DuckDBPyConnection, filters: Filters,
     """Columns: period, active_members, member_channels (distinct member-channel pairs), value."""
     g = check_grain(grain)
     sql = f"""
-        WITH {_activity()},
-        pmc AS (SELECT {trunc(g, 'occurred_at')} AS period, member_id, channel,
-                       min(occurred_at) AS lo, max(occurred_at) AS hi
+        WITH {activity_ctes(cur, filters, g)},
+        pmc AS (SELECT period, mk, channel, min(first_at) AS lo, max(last_at) AS hi
                 FROM activity GROUP BY ALL),
-        agg AS (SELECT period, count(DISTINCT member_id) AS active_members, count(*) AS member_channels,
+        agg AS (SELECT period, count(DISTINCT mk) AS active_members, count(*) AS member_channels,
                        min(lo) AS lo, max(hi) AS hi
                 FROM pmc GROUP BY 1),
         {_bounds('agg')}, {spine_cte(g)}
@@ -671,9 +669,9 @@ def channel_mix(cur: duckdb.DuckDBPyConnection, filters: Filters, grain: str = "
     activity in the range) pair is present, 0 when quiet; ordered by period, channel."""
     g = check_grain(grain)
     sql = f"""
-        WITH {_activity()},
-        agg AS (SELECT {trunc(g, 'occurred_at')} AS period, channel, count(*) AS activity,
-                       count(DISTINCT member_id) AS active_members, min(occurred_at) AS lo, max(occurred_at) AS hi
+        WITH {activity_ctes(cur, filters, g)},
+        agg AS (SELECT period, channel, sum(n) AS activity,
+                       count(DISTINCT mk) AS active_members, min(first_at) AS lo, max(last_at) AS hi
                 FROM activity GROUP BY ALL),
         {_bounds('agg')}, {spine_cte(g)},
         channels AS (SELECT DISTINCT channel FROM agg)

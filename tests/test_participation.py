@@ -14,8 +14,9 @@ from hypothesis import strategies as st
 
 from datastore.schema import field_names
 from datastore.workspace import migrate
-from metrics import Filters, get
+from metrics import Filters
 from metrics.participation import NEEDS_IN_REPLY_TO, two_way_status
+from tests.metric_support import compute
 
 # --------------------------------------------------------------------------------------------
 # Loading hand-made rows
@@ -46,7 +47,8 @@ def connect(interactions: list[tuple], members: list[tuple] | None = None) -> du
 
 
 def m(name: str, con, filters: Filters | None = None, **options) -> pd.DataFrame:
-    return get(name).compute(con, filters or Filters(), **options)
+    """The metric on the raw tables, checked equal to the same metric on the rollups."""
+    return compute(con, name, filters, **options)
 
 
 def col(frame: pd.DataFrame, column: str) -> list:
