@@ -164,6 +164,7 @@ def ensure_sample(
     import tempfile
 
     from datastore.importer import import_file
+    from datastore.plans import seed_sample_plans
     from sample_data.generator import generate, write_exports
 
     path = workspace_path(SAMPLE, directory)
@@ -181,6 +182,7 @@ def ensure_sample(
                 report = import_file(con, file_path, dataset=dataset)
                 if report.status != "loaded":
                     raise RuntimeError(f"Sample import of {file_path.name} failed: {report.message}")
+            seed_sample_plans(con)  # example targets and trials for the Overview (idempotent)
         finally:
             con.close()
     delete_workspace(SAMPLE, directory)
