@@ -12,6 +12,8 @@ which stay the reference: the metric tests compute every metric both ways and co
 * ``activity_day`` / ``activity_week`` / ``activity_month``: activity (inbound interactions by
   a known, non-employee member; METRICS.md) per period start x member x channel: ``n``
   interactions, ``first_at`` / ``last_at`` (first and last time), ``max_reach``. Week = ISO week.
+* ``active_days``: each member's active days (all channels) with the member's next active day
+  ``nxt`` (NULL for the last): DAU / WAU / MAU and day-grain stickiness without a window at query time.
 * ``inbound_actions``: the inbound action names present, with their counts (option pickers).
 """
 
@@ -22,9 +24,9 @@ import duckdb
 from datastore.workspace import data_version, get_setting, set_setting
 
 GRAINS = ("day", "week", "month")
-TABLES = ("member_dim", "inbound_actions", *(f"activity_{g}" for g in GRAINS))
+TABLES = ("member_dim", "inbound_actions", "active_days", *(f"activity_{g}" for g in GRAINS))
 STAMP = "rollups_data_version"
-VERSION = 2  # bump when the tables change: older rollups are then stale and rebuilt
+VERSION = 3  # bump when the tables change: older rollups are then stale and rebuilt
 
 _MEMBER_DIM = """
     CREATE OR REPLACE TABLE member_dim AS
@@ -45,6 +47,11 @@ _ACTIVITY_DAY = """
     GROUP BY ALL ORDER BY period, d.mk"""
 
 
+_ACTIVE_DAYS = """
+    CREATE OR REPLACE TABLE active_days AS
+    SELECT period, mk, lead(period) OVER (PARTITION BY mk ORDER BY period) AS nxt
+    FROM (SELECT DISTINCT period, mk FROM activity_day) ORDER BY period, mk"""
+
 _INBOUND_ACTIONS = """
     CREATE OR REPLACE TABLE inbound_actions AS
     SELECT action, count(*) AS n FROM interactions
@@ -62,7 +69,8 @@ def _coarser(grain: str) -> str:
 def refresh(con: duckdb.DuckDBPyConnection) -> None:
     """Rebuild every rollup from the canonical tables and stamp them with the data version.
     Call it after the data version was bumped, inside the writer's transaction."""
-    for sql in (_MEMBER_DIM, _ACTIVITY_DAY, _coarser("week"), _coarser("month"), _INBOUND_ACTIONS):
+    for sql in (_MEMBER_DIM, _ACTIVITY_DAY, _coarser("week"), _coarser("month"), _ACTIVE_DAYS,
+                _INBOUND_ACTIONS):
         con.execute(sql)
     set_setting(con, STAMP, _stamp(con))
 

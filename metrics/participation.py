@@ -32,7 +32,7 @@ import pandas as pd
 from metrics.filters import Filters, check_grain, interaction_where
 from metrics.periods import spine_cte, trunc
 from metrics.registry import register
-from metrics.source import activity_ctes
+from metrics.source import active_days_cte, activity_ctes, pick
 
 SECTION = "participation"
 NOT_ANSWERABLE: tuple[str, ...] = ("like", "share", "view", "follow")
@@ -109,21 +109,26 @@ def _has_members(cur: duckdb.DuckDBPyConnection) -> bool:
     return bool(cur.execute("SELECT EXISTS (SELECT 1 FROM members)").fetchall()[0][0])
 
 
-def _community_cte(has_members: bool) -> str:
-    """`community(member_id, joined, churned)`: joined NULL = member from the start."""
-    if has_members:
-        return """community AS (
-            SELECT m.member_id, coalesce(m.joined_at, fa.first_day) AS joined, m.churned_at AS churned
-            FROM members_current m
-            LEFT JOIN (SELECT member_id, min(occurred_at)::DATE AS first_day FROM interactions
-                       WHERE direction = 'inbound'
-                         AND member_id IN (SELECT member_id FROM members_current WHERE joined_at IS NULL)
-                       GROUP BY 1) fa USING (member_id)
-            WHERE NOT coalesce(m.is_employee, false)
+def _community_cte(cur: duckdb.DuckDBPyConnection, filters: Filters) -> str:
+    """`community(mk, joined, churned)` keyed like ``activity`` (see metrics.source; use after
+    it): joined NULL = member from the start. Without members data: everyone seen so far."""
+    fresh = pick(cur, Filters(), "day") is not None
+    if _has_members(cur):
+        # first inbound day of the members without joined_at
+        first = ("SELECT mk, min(period) AS first_day FROM activity_day WHERE mk IN" if fresh else
+                 "SELECT member_id AS mk, min(occurred_at)::DATE AS first_day FROM interactions "
+                 "WHERE direction = 'inbound' AND member_id IN")
+        return f"""community AS (
+            SELECT m.mk, coalesce(m.joined_at, fa.first_day) AS joined, m.churned_at AS churned
+            FROM mdim m
+            LEFT JOIN ({first} (SELECT mk FROM mdim WHERE joined_at IS NULL) GROUP BY 1) fa USING (mk)
+            WHERE NOT m.is_employee
               AND (len($f_segments) = 0 OR list_contains($f_segments, m.segment)))"""
+    key = "d.mk" if fresh else "i.member_id"
+    join = "JOIN member_dim d USING (member_id)" if fresh else ""
     return f"""community AS (
-        SELECT i.member_id, min(i.occurred_at)::DATE AS joined, NULL::DATE AS churned
-        FROM interactions i
+        SELECT {key} AS mk, min(i.occurred_at)::DATE AS joined, NULL::DATE AS churned
+        FROM interactions i {join}
         WHERE i.member_id IS NOT NULL AND {interaction_where('i', use_dates=False)}
         GROUP BY 1)"""
 
@@ -181,15 +186,13 @@ def participation_rate(cur: duckdb.DuckDBPyConnection, filters: Filters, grain: 
     """
     g = check_grain(grain)
     sql = f"""
-        WITH {_activity()},
-        pm AS (SELECT {trunc(g, 'occurred_at')} AS period, member_id, min(occurred_at) AS lo, max(occurred_at) AS hi
-               FROM activity GROUP BY ALL),
-        {_bounds('pm')}, {spine_cte(g)}, {_community_cte(_has_members(cur))},
+        WITH {_member_periods(cur, filters, g)},
+        {_bounds('pm')}, {spine_cte(g)}, {_community_cte(cur, filters)},
         ends AS (SELECT s.period, {_period_end(g)} AS period_end FROM spine s, bounds b),
         act AS (SELECT period, count(*) AS n FROM pm GROUP BY 1),
         act_c AS (
             SELECT pm.period, count(*) AS n
-            FROM pm JOIN ends e USING (period) JOIN community c USING (member_id)
+            FROM pm JOIN ends e USING (period) JOIN community c USING (mk)
             WHERE (c.joined IS NULL OR c.joined <= e.period_end) AND (c.churned IS NULL OR c.churned > e.period_end)
             GROUP BY 1),
         ev AS (
@@ -210,21 +213,25 @@ def participation_rate(cur: duckdb.DuckDBPyConnection, filters: Filters, grain: 
     return _run(cur, sql, filters.params())
 
 
-def _daily_active_sql() -> str:
+def _member_periods(cur: duckdb.DuckDBPyConnection, filters: Filters, grain: str) -> str:
+    """`pm(mk, period, lo, hi)`: one row per member and period with activity (first / last time)."""
+    if grain == "day":
+        return f"""{active_days_cte(cur, filters)},
+        pm AS (SELECT mk, day AS period, day AS lo, day AS hi FROM md)"""
+    return f"""{activity_ctes(cur, filters, grain)},
+        pm AS (SELECT mk, period, min(first_at) AS lo, max(last_at) AS hi FROM activity GROUP BY ALL)"""
+
+
+def _daily_active_sql(cur: duckdb.DuckDBPyConnection, filters: Filters) -> str:
     """`daily(day, dau, wau, mau)` for every day of the range. WAU / MAU count members active in
     the trailing 7 / 30 days ending on the day, looking back before the range start (PostHog)."""
-    return f"""{_activity(use_dates=False)},
-        md AS (
-            SELECT member_id, occurred_at::DATE AS day FROM activity
-            WHERE ($f_start IS NULL OR occurred_at >= CAST($f_start AS DATE) - INTERVAL 29 DAY)
-              AND ($f_end_excl IS NULL OR occurred_at < $f_end_excl)
-            GROUP BY ALL),
+    return f"""{active_days_cte(cur, filters, since="(CAST($f_start AS DATE) - 29)")},
         -- a member active on `day` (next active day `nxt`) counts in the W-day window ending on t
         -- for t in [day, least(nxt, day + W)): +1 there, -1 after; a running sum counts them.
         ev AS (
             SELECT unnest([day, least(nxt, day + 7), least(nxt, day + 30)]) AS t,
                    unnest([1, 0, 0]) AS d1, unnest([1, -1, 0]) AS d7, unnest([1, 0, -1]) AS d30
-            FROM (SELECT day, lead(day) OVER (PARTITION BY member_id ORDER BY day) AS nxt FROM md)),
+            FROM md),
         agg AS (SELECT t, sum(d1) AS d1, sum(d7) AS d7, sum(d30) AS d30 FROM ev GROUP BY t),
         bounds AS (
             SELECT coalesce(CAST($f_start AS DATE), min(t) FILTER (d1 > 0)) AS lo,
@@ -260,7 +267,7 @@ def dau_wau_mau(cur: duckdb.DuckDBPyConnection, filters: Filters, grain: str = "
         select = f"""SELECT {trunc(g, 'day')} AS period, avg(dau) AS dau, avg(wau) AS wau, avg(mau) AS mau,
                             avg(dau) / nullif(avg(mau), 0) AS stickiness
                      FROM daily GROUP BY 1 ORDER BY 1"""
-    return _run(cur, f"WITH {_daily_active_sql()} {select}", filters.params())
+    return _run(cur, f"WITH {_daily_active_sql(cur, filters)} {select}", filters.params())
 
 
 @register(
@@ -289,8 +296,7 @@ def stickiness_distribution(cur: duckdb.DuckDBPyConnection, filters: Filters, gr
     """Columns: periods_active (1 .. periods in the range), members, share (of active members)."""
     g = check_grain(grain)
     sql = f"""
-        WITH {activity_ctes(cur, filters, g)},
-        pm AS (SELECT mk, period, min(first_at) AS lo, max(last_at) AS hi FROM activity GROUP BY ALL),
+        WITH {_member_periods(cur, filters, g)},
         {_bounds('pm')}, {spine_cte(g)},
         per AS (SELECT mk, count(*) AS k FROM pm GROUP BY 1),
         agg AS (SELECT k, count(*) AS members FROM per GROUP BY 1),
@@ -352,15 +358,14 @@ def participation_inequality(cur: duckdb.DuckDBPyConnection, filters: Filters) -
     A range without activity gives NULL for gini, top_10pct_share and absence_factor.
     """
     sql = f"""
-        WITH {_activity()},
-        pm AS (SELECT member_id, count(*) AS n, min(occurred_at) AS lo, max(occurred_at) AS hi
-               FROM activity GROUP BY 1),
-        {_bounds('pm')}, {_community_cte(_has_members(cur))},
+        WITH {activity_ctes(cur, filters, 'month')},
+        pm AS (SELECT mk, sum(n) AS n, min(first_at) AS lo, max(last_at) AS hi FROM activity GROUP BY 1),
+        {_bounds('pm')}, {_community_cte(cur, filters)},
         ranked AS (
             SELECT n,
-                   coalesce(sum(n) OVER (ORDER BY n DESC, member_id
+                   coalesce(sum(n) OVER (ORDER BY n DESC, mk
                                          ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before,
-                   row_number() OVER (ORDER BY n DESC, member_id) AS r,
+                   row_number() OVER (ORDER BY n DESC, mk) AS r,
                    sum(n) OVER () AS total, count(*) OVER () AS active
             FROM pm),
         stats AS (
@@ -375,10 +380,10 @@ def participation_inequality(cur: duckdb.DuckDBPyConnection, filters: Filters) -
                         - (count(*) + 1.0) / count(*) END AS gini
             FROM ranked),
         comm AS (
-            SELECT c.member_id FROM community c, bounds b
+            SELECT c.mk FROM community c, bounds b
             WHERE (c.joined IS NULL OR c.joined <= b.hi)
               AND (c.churned IS NULL OR c.churned > greatest(b.lo, c.joined))),
-        lurk AS (SELECT count(*) AS lurkers FROM comm WHERE member_id NOT IN (SELECT member_id FROM pm))
+        lurk AS (SELECT count(*) AS lurkers FROM comm WHERE mk NOT IN (SELECT mk FROM pm))
         SELECT s.active + l.lurkers AS community, s.active AS active_members, l.lurkers,
                l.lurkers / nullif(s.active + l.lurkers, 0) AS lurker_share, s.activity,
                s.core, s.regular, s.casual, s.gini, s.top_10pct_share, s.absence_factor

@@ -92,3 +92,25 @@ def activity_ctes(cur: duckdb.DuckDBPyConnection, filters: Filters, grain: str, 
 def mdim_cte(cur: duckdb.DuckDBPyConnection) -> str:
     """Just ``mdim``, keyed like ``activity_ctes`` would key it (for metrics that read members only)."""
     return _MDIM_ROLLUP if rollups.fresh(cur) else MDIM_RAW
+
+
+def active_days_cte(cur: duckdb.DuckDBPyConnection, filters: Filters, *, since: str = "$f_start") -> str:
+    """``activity`` and ``mdim`` CTEs at day grain plus ``md(mk, day, nxt)``: each member's active
+    days from ``since`` (a SQL date expression; NULL = no limit) to the end of the range, with the
+    next active day in that window (NULL for the last; a next day after the range may show instead,
+    which only moves events past the range end). Reads ``active_days`` unless a channel or campaign
+    filter is set (the precomputed next day spans all channels)."""
+    ctes = activity_ctes(cur, filters, "day", use_start=False)
+    if pick(cur, filters, "day") and not filters.channels:
+        md = f"""md AS (
+            SELECT d.mk, d.period AS day, d.nxt FROM active_days d
+            WHERE ({since} IS NULL OR d.period >= {since})
+              AND ($f_end_excl IS NULL OR d.period < $f_end_excl)
+              AND (len($f_segments) = 0 OR d.mk IN
+                   (SELECT mk FROM member_dim WHERE list_contains($f_segments, segment))))"""
+    else:
+        md = f"""md AS (
+            SELECT mk, day, lead(day) OVER (PARTITION BY mk ORDER BY day) AS nxt
+            FROM (SELECT DISTINCT mk, CAST(first_at AS DATE) AS day FROM activity
+                  WHERE {since} IS NULL OR first_at >= {since}))"""
+    return f"{ctes},\n        {md}"
