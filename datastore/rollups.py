@@ -14,6 +14,12 @@ which stay the reference: the metric tests compute every metric both ways and co
   interactions, ``first_at`` / ``last_at`` (first and last time), ``max_reach``. Week = ISO week.
 * ``active_days``: each member's active days (all channels) with the member's next active day
   ``nxt`` (NULL for the last): DAU / WAU / MAU and day-grain stickiness without a window at query time.
+* ``messages``: inbound messages of activity that carry an ``interaction_id`` (the ones a reply
+  can answer), with ``mk``, channel, action and ``replied_at``, the first outbound reply.
+* ``hourly``: every interaction counted per day x weekday x hour x channel x direction, with
+  whether the member is known / in the CRM / an employee (timing heatmap, identified share).
+* ``contacts``: member x day x channel on which we sent the member something (addressed to
+  them, or a reply without member_id to one of their messages).
 * ``inbound_actions``: the inbound action names present, with their counts (option pickers).
 """
 
@@ -24,9 +30,9 @@ import duckdb
 from datastore.workspace import data_version, get_setting, set_setting
 
 GRAINS = ("day", "week", "month")
-TABLES = ("member_dim", "inbound_actions", "active_days", *(f"activity_{g}" for g in GRAINS))
+TABLES = ("member_dim", "inbound_actions", "active_days", "messages", "hourly", "contacts", *(f"activity_{g}" for g in GRAINS))
 STAMP = "rollups_data_version"
-VERSION = 3  # bump when the tables change: older rollups are then stale and rebuilt
+VERSION = 4  # bump when the tables change: older rollups are then stale and rebuilt
 
 _MEMBER_DIM = """
     CREATE OR REPLACE TABLE member_dim AS
@@ -52,6 +58,35 @@ _ACTIVE_DAYS = """
     SELECT period, mk, lead(period) OVER (PARTITION BY mk ORDER BY period) AS nxt
     FROM (SELECT DISTINCT period, mk FROM activity_day) ORDER BY period, mk"""
 
+_MESSAGES = """
+    CREATE OR REPLACE TABLE messages AS
+    WITH fr AS (SELECT in_reply_to AS interaction_id, min(occurred_at) AS replied_at FROM interactions
+                WHERE direction = 'outbound' AND in_reply_to IS NOT NULL GROUP BY 1)
+    SELECT i.occurred_at, d.mk, i.channel, i.action, fr.replied_at
+    FROM interactions i JOIN member_dim d USING (member_id) LEFT JOIN fr USING (interaction_id)
+    WHERE i.direction = 'inbound' AND NOT d.is_employee AND i.interaction_id IS NOT NULL
+    ORDER BY i.occurred_at"""
+
+_HOURLY = """
+    CREATE OR REPLACE TABLE hourly AS
+    SELECT CAST(i.occurred_at AS DATE) AS period, isodow(i.occurred_at)::TINYINT AS weekday,
+           hour(i.occurred_at)::TINYINT AS hour, i.channel, i.direction,
+           i.member_id IS NOT NULL AS known, coalesce(d.in_crm, FALSE) AS in_crm,
+           coalesce(d.is_employee, FALSE) AS is_employee, count(*)::INTEGER AS n
+    FROM interactions i LEFT JOIN member_dim d USING (member_id)
+    GROUP BY ALL ORDER BY period"""
+
+_CONTACTS = """
+    CREATE OR REPLACE TABLE contacts AS
+    SELECT DISTINCT CAST(o.occurred_at AS DATE) AS period, d.mk, o.channel
+    FROM interactions o JOIN member_dim d USING (member_id)
+    WHERE o.direction = 'outbound'
+    UNION
+    SELECT DISTINCT CAST(o.occurred_at AS DATE), d.mk, o.channel
+    FROM interactions o JOIN interactions i ON o.in_reply_to = i.interaction_id
+         JOIN member_dim d ON d.member_id = i.member_id
+    WHERE o.direction = 'outbound' AND o.member_id IS NULL AND o.in_reply_to IS NOT NULL"""
+
 _INBOUND_ACTIONS = """
     CREATE OR REPLACE TABLE inbound_actions AS
     SELECT action, count(*) AS n FROM interactions
@@ -70,7 +105,7 @@ def refresh(con: duckdb.DuckDBPyConnection) -> None:
     """Rebuild every rollup from the canonical tables and stamp them with the data version.
     Call it after the data version was bumped, inside the writer's transaction."""
     for sql in (_MEMBER_DIM, _ACTIVITY_DAY, _coarser("week"), _coarser("month"), _ACTIVE_DAYS,
-                _INBOUND_ACTIONS):
+                _MESSAGES, _HOURLY, _CONTACTS, _INBOUND_ACTIONS):
         con.execute(sql)
     set_setting(con, STAMP, _stamp(con))
 

@@ -99,6 +99,21 @@ def _bounds(source: str, lo: str = "lo", hi: str = "hi") -> str:
         FROM {source})"""
 
 
+def _segment_mk(col: str) -> str:
+    """The segment filter on an integer member key (rollup tables)."""
+    return (f"(len($f_segments) = 0 OR {col} IN "
+            "(SELECT mk FROM member_dim WHERE list_contains($f_segments, segment)))")
+
+
+def _hourly_ok(cur: duckdb.DuckDBPyConnection, filters: Filters) -> bool:
+    """The ``hourly`` rollup has no member key: it answers without a segment filter."""
+    return pick(cur, filters, "day") is not None and not filters.segments
+
+
+_HOURLY_WHERE = ("($f_start IS NULL OR h.period >= $f_start) AND ($f_end_excl IS NULL OR h.period < $f_end_excl) "
+                 "AND (len($f_channels) = 0 OR list_contains($f_channels, h.channel))")
+
+
 def _period_end(grain: str, period: str = "s.period") -> str:
     """Last day of the period, clipped to the range end (bounds.hi)."""
     g = check_grain(grain)
@@ -422,10 +437,20 @@ def participation_lorenz(cur: duckdb.DuckDBPyConnection, filters: Filters) -> pd
 # Two-way interaction
 # ------------------------------------------------------------------------------------------
 
-def _responses_sql() -> str:
-    """`resp(interaction_id, occurred_at, channel, replied_at, seconds)`: each answerable inbound
-    message in the range with its first outbound reply (NULL when none). A reply stamped before
-    the message (clock skew between systems) still answers it, in 0 seconds."""
+def _responses_sql(cur: duckdb.DuckDBPyConnection, filters: Filters) -> str:
+    """`resp(occurred_at, channel, replied_at, seconds)`: each answerable inbound message in the
+    range with its first outbound reply (NULL when none). A reply stamped before the message
+    (clock skew between systems) still answers it, in 0 seconds. Reads the ``messages`` rollup
+    when it answers (see metrics.source)."""
+    seconds = ("CASE WHEN replied_at IS NOT NULL "
+               "THEN greatest(date_diff('second', occurred_at, replied_at), 0) END AS seconds")
+    if pick(cur, filters, "day"):
+        return f"""resp AS (
+            SELECT occurred_at, channel, replied_at, {seconds} FROM messages m
+            WHERE {_dates('m.occurred_at')}
+              AND (len($f_channels) = 0 OR list_contains($f_channels, m.channel))
+              AND {_segment_mk('m.mk')}
+              AND NOT list_contains($not_answerable, coalesce(m.action, 'interaction')))"""
     return f"""{_activity()},
         ans AS (SELECT interaction_id, occurred_at, channel FROM activity
                 WHERE interaction_id IS NOT NULL
@@ -433,9 +458,7 @@ def _responses_sql() -> str:
         fr AS (SELECT in_reply_to AS interaction_id, min(occurred_at) AS replied_at FROM interactions
                WHERE direction = 'outbound' AND in_reply_to IS NOT NULL GROUP BY 1),
         resp AS (
-            SELECT a.interaction_id, a.occurred_at, a.channel, f.replied_at,
-                   CASE WHEN f.replied_at IS NOT NULL
-                        THEN greatest(date_diff('second', a.occurred_at, f.replied_at), 0) END AS seconds
+            SELECT a.occurred_at, a.channel, f.replied_at, {seconds}
             FROM ans a LEFT JOIN fr f USING (interaction_id))"""
 
 
@@ -490,7 +513,7 @@ def first_response_time(cur: duckdb.DuckDBPyConnection, filters: Filters, grain:
     params = {**filters.params(), "not_answerable": _not_answerable(not_answerable)}
     if by == "period":
         sql = f"""
-            WITH {_responses_sql()},
+            WITH {_responses_sql(cur, filters)},
             agg AS (SELECT {trunc(g, 'occurred_at')} AS period, {_FRT_STATS},
                            min(occurred_at) AS lo, max(occurred_at) AS hi
                     FROM resp GROUP BY 1),
@@ -499,11 +522,11 @@ def first_response_time(cur: duckdb.DuckDBPyConnection, filters: Filters, grain:
                    a.response_rate, a.median_hours, a.p90_hours, a.within_1h, a.within_24h
             FROM spine s LEFT JOIN agg a USING (period) ORDER BY s.period"""
     elif by == "channel":
-        sql = f"""WITH {_responses_sql()}
+        sql = f"""WITH {_responses_sql(cur, filters)}
             SELECT channel, {_FRT_STATS} FROM resp GROUP BY 1 ORDER BY answerable DESC, channel"""
     elif by == "hour_of_week":
         sql = f"""
-            WITH {_responses_sql()},
+            WITH {_responses_sql(cur, filters)},
             agg AS (SELECT isodow(occurred_at) AS weekday, hour(occurred_at) AS hour, {_FRT_STATS}
                     FROM resp GROUP BY 1, 2),
             grid AS (SELECT w AS weekday, h AS hour FROM range(1, 8) t1(w), range(0, 24) t2(h))
@@ -511,7 +534,7 @@ def first_response_time(cur: duckdb.DuckDBPyConnection, filters: Filters, grain:
                    a.response_rate, a.median_hours, a.p90_hours, a.within_1h, a.within_24h
             FROM grid g LEFT JOIN agg a USING (weekday, hour) ORDER BY g.weekday, g.hour"""
     else:
-        sql = f"WITH {_responses_sql()} SELECT {_FRT_STATS} FROM resp"
+        sql = f"WITH {_responses_sql(cur, filters)} SELECT {_FRT_STATS} FROM resp"
     return _run(cur, sql, params)
 
 
@@ -536,7 +559,7 @@ def response_time_distribution(cur: duckdb.DuckDBPyConnection, filters: Filters,
     unanswered = len(RESPONSE_BUCKETS)
     labels.append(f"({unanswered}, 'unanswered')")
     sql = f"""
-        WITH {_responses_sql()},
+        WITH {_responses_sql(cur, filters)},
         b AS (SELECT CASE WHEN seconds IS NULL THEN {unanswered} {' '.join(cases)}
                           ELSE {len(RESPONSE_BUCKETS) - 1} END AS position FROM resp),
         agg AS (SELECT position, count(*) AS messages FROM b GROUP BY 1),
@@ -697,12 +720,20 @@ def channel_mix(cur: duckdb.DuckDBPyConnection, filters: Filters, grain: str = "
 )
 def activity_heatmap(cur: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
     """Columns: weekday (1..7), hour (0..23), activity, outbound; all 168 cells, 0 when quiet."""
-    sql = f"""
-        WITH {_activity()},
+    if _hourly_ok(cur, filters):
+        counts = f"""
+        a AS (SELECT weekday, hour, sum(n)::BIGINT AS n FROM hourly h
+              WHERE h.direction = 'inbound' AND h.known AND NOT h.is_employee AND {_HOURLY_WHERE} GROUP BY 1, 2),
+        o AS (SELECT weekday, hour, sum(n)::BIGINT AS n FROM hourly h
+              WHERE h.direction = 'outbound' AND {_HOURLY_WHERE} GROUP BY 1, 2)"""
+    else:
+        counts = f"""{_activity()},
         a AS (SELECT isodow(occurred_at) AS weekday, hour(occurred_at) AS hour, count(*) AS n
               FROM activity GROUP BY 1, 2),
         o AS (SELECT isodow(o.occurred_at) AS weekday, hour(o.occurred_at) AS hour, count(*) AS n
-              FROM interactions o WHERE {_outbound_where('o')} GROUP BY 1, 2),
+              FROM interactions o WHERE {_outbound_where('o')} GROUP BY 1, 2)"""
+    sql = f"""
+        WITH {counts},
         grid AS (SELECT w AS weekday, h AS hour FROM range(1, 8) t1(w), range(0, 24) t2(h))
         SELECT g.weekday, g.hour, coalesce(a.n, 0) AS activity, coalesce(o.n, 0) AS outbound
         FROM grid g LEFT JOIN a USING (weekday, hour) LEFT JOIN o USING (weekday, hour)
@@ -727,15 +758,22 @@ def identified_share(cur: duckdb.DuckDBPyConnection, filters: Filters, grain: st
     """Columns: period, inbound, identified, value. (A segment filter keeps only members, so it
     makes the share 1 wherever there is activity.)"""
     g = check_grain(grain)
-    sql = f"""
-        WITH inb AS (
+    if _hourly_ok(cur, filters):
+        agg = f"""agg AS (
+            SELECT {trunc(g, 'h.period')} AS period, sum(n)::BIGINT AS inbound, coalesce(sum(n) FILTER (h.in_crm), 0)::BIGINT AS identified,
+                   min(h.period) AS lo, max(h.period) AS hi
+            FROM hourly h WHERE h.direction = 'inbound' AND NOT h.is_employee AND {_HOURLY_WHERE} GROUP BY 1)"""
+    else:
+        agg = f"""inb AS (
             SELECT i.occurred_at, i.member_id FROM interactions i
             WHERE i.direction = 'inbound' AND (i.member_id IS NULL OR i.member_id NOT IN {_EMPLOYEES})
               AND {interaction_where('i')}),
         known AS (SELECT DISTINCT member_id FROM members_current),
         agg AS (SELECT {trunc(g, 'i.occurred_at')} AS period, count(*) AS inbound, count(k.member_id) AS identified,
                        min(i.occurred_at) AS lo, max(i.occurred_at) AS hi
-                FROM inb i LEFT JOIN known k USING (member_id) GROUP BY 1),
+                FROM inb i LEFT JOIN known k USING (member_id) GROUP BY 1)"""
+    sql = f"""
+        WITH {agg},
         {_bounds('agg')}, {spine_cte(g)}
         SELECT s.period, coalesce(a.inbound, 0) AS inbound, coalesce(a.identified, 0) AS identified,
                a.identified / nullif(a.inbound, 0) AS value
@@ -743,18 +781,24 @@ def identified_share(cur: duckdb.DuckDBPyConnection, filters: Filters, grain: st
     return _run(cur, sql, filters.params())
 
 
-def _engaged_cte(period_expr: str) -> str:
-    """`engaged(period, member_id)`: influentials (from `infl`) who received an outbound
-    interaction in the range: addressed to them (its member_id) or, when it names no member,
-    replying to one of their messages."""
+def _engaged_cte(cur: duckdb.DuckDBPyConnection, filters: Filters, period_expr: str) -> str:
+    """`engaged(period, mk)`: influentials (from `infl`) who received an outbound interaction in
+    the range: addressed to them (its member_id) or, when it names no member, replying to one of
+    their messages. Reads the ``contacts`` rollup when it answers (no campaign filter)."""
+    if pick(cur, filters, "day"):
+        return f"""engaged AS (
+        SELECT DISTINCT {period_expr.format(t='c.period')} AS period, c.mk FROM contacts c
+        WHERE ($f_start IS NULL OR c.period >= $f_start) AND ($f_end_excl IS NULL OR c.period < $f_end_excl)
+          AND (len($f_channels) = 0 OR list_contains($f_channels, c.channel))
+          AND c.mk IN (SELECT mk FROM infl))"""
     return f"""engaged AS (
-        SELECT DISTINCT {period_expr.format(t='o.occurred_at')} AS period, o.member_id FROM interactions o
-        WHERE {_outbound_where('o')} AND o.member_id IN (SELECT member_id FROM infl)
+        SELECT DISTINCT {period_expr.format(t='o.occurred_at')} AS period, o.member_id AS mk FROM interactions o
+        WHERE {_outbound_where('o')} AND o.member_id IN (SELECT mk FROM infl)
         UNION
         SELECT DISTINCT {period_expr.format(t='o.occurred_at')}, i.member_id
         FROM interactions o JOIN interactions i ON o.in_reply_to = i.interaction_id
         WHERE {_outbound_where('o')} AND o.member_id IS NULL AND o.in_reply_to IS NOT NULL
-          AND i.member_id IN (SELECT member_id FROM infl))"""
+          AND i.member_id IN (SELECT mk FROM infl))"""
 
 
 @register(
@@ -783,25 +827,25 @@ def influentials(cur: duckdb.DuckDBPyConnection, filters: Filters, top_share: fl
         return pd.DataFrame(columns=["member_id", "name", "segment", "love", "reach", "gravity", "engaged",
                                      "reach_rank"])
     sql = f"""
-        WITH {_activity(use_dates=False)},
+        WITH {activity_ctes(cur, filters, 'day', use_start=False)},
         am AS (
-            SELECT member_id, max(reach) FILTER ({_dates('occurred_at')}) AS max_reach,
-                   count(*) FILTER (occurred_at >= $love_from AND occurred_at < $love_to) AS love
-            FROM activity WHERE occurred_at < $love_to
-            GROUP BY 1 HAVING bool_or({_dates('occurred_at')})),
+            SELECT mk, max(max_reach) FILTER ({_dates('first_at')}) AS max_reach,
+                   coalesce(sum(n) FILTER (first_at >= $love_from AND first_at < $love_to), 0)::BIGINT AS love
+            FROM activity WHERE first_at < $love_to
+            GROUP BY 1 HAVING bool_or({_dates('first_at')})),
         scored AS (
-            SELECT am.member_id, m.name, m.segment, am.love, coalesce(m.followers, am.max_reach) AS reach
-            FROM am LEFT JOIN members_current m USING (member_id)),
+            SELECT am.mk, x.member_id, m.name, m.segment, am.love, coalesce(m.followers, am.max_reach) AS reach
+            FROM am JOIN ids x USING (mk) LEFT JOIN mdim m USING (mk)),
         ranked AS (
-            SELECT *, row_number() OVER (ORDER BY reach DESC NULLS LAST, member_id) AS reach_rank,
+            SELECT *, row_number() OVER (ORDER BY reach DESC NULLS LAST, mk) AS reach_rank,
                    count(*) OVER () AS active
             FROM scored),
         infl AS (SELECT * FROM ranked WHERE reach IS NOT NULL AND reach_rank <= ceil($top_share * active)),
-        {_engaged_cte("0")}
+        {_engaged_cte(cur, filters, "0")}
         SELECT i.member_id, i.name, i.segment, i.love, i.reach, i.love * i.reach AS gravity,
-               i.member_id IN (SELECT member_id FROM engaged) AS engaged, i.reach_rank
+               i.mk IN (SELECT mk FROM engaged) AS engaged, i.reach_rank
         FROM infl i
-        ORDER BY gravity DESC, i.reach DESC, i.member_id
+        ORDER BY gravity DESC, i.reach DESC, i.mk
         LIMIT CASE WHEN $limit > 0 THEN $limit END"""
     params = {**filters.params(), "top_share": float(top_share), "limit": int(limit),
               "love_from": hi + timedelta(days=1 - int(love_days)), "love_to": hi + timedelta(days=1)}
@@ -824,21 +868,20 @@ def influentials_engaged(cur: duckdb.DuckDBPyConnection, filters: Filters, grain
     if not 0 < float(top_share) <= 1:
         raise ValueError(f"top_share must be in (0, 1] (got {top_share!r})")
     sql = f"""
-        WITH {_activity()},
-        pm AS (SELECT {trunc(g, 'occurred_at')} AS period, member_id, max(reach) AS max_reach,
-                      min(occurred_at) AS lo, max(occurred_at) AS hi
+        WITH {activity_ctes(cur, filters, g)},
+        pm AS (SELECT period, mk, max(max_reach) AS max_reach, min(first_at) AS lo, max(last_at) AS hi
                FROM activity GROUP BY ALL),
         {_bounds('pm')}, {spine_cte(g)},
         ranked AS (
-            SELECT pm.period, pm.member_id, coalesce(m.followers, pm.max_reach) AS reach,
+            SELECT pm.period, pm.mk, coalesce(m.followers, pm.max_reach) AS reach,
                    row_number() OVER (PARTITION BY pm.period
-                                      ORDER BY coalesce(m.followers, pm.max_reach) DESC NULLS LAST, pm.member_id) AS rk,
+                                      ORDER BY coalesce(m.followers, pm.max_reach) DESC NULLS LAST, pm.mk) AS rk,
                    count(*) OVER (PARTITION BY pm.period) AS active
-            FROM pm LEFT JOIN members_current m USING (member_id)),
-        infl AS (SELECT period, member_id FROM ranked WHERE reach IS NOT NULL AND rk <= ceil($top_share * active)),
-        {_engaged_cte(trunc(g, '{t}'))},
-        agg AS (SELECT i.period, count(*) AS influentials, count(e.member_id) AS engaged
-                FROM infl i LEFT JOIN engaged e USING (period, member_id) GROUP BY 1)
+            FROM pm LEFT JOIN mdim m USING (mk)),
+        infl AS (SELECT period, mk FROM ranked WHERE reach IS NOT NULL AND rk <= ceil($top_share * active)),
+        {_engaged_cte(cur, filters, trunc(g, '{t}'))},
+        agg AS (SELECT i.period, count(*) AS influentials, count(e.mk) AS engaged
+                FROM infl i LEFT JOIN engaged e USING (period, mk) GROUP BY 1)
         SELECT s.period, coalesce(a.influentials, 0) AS influentials, coalesce(a.engaged, 0) AS engaged,
                a.engaged / nullif(a.influentials, 0) AS value
         FROM spine s LEFT JOIN agg a USING (period) ORDER BY s.period"""

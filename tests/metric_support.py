@@ -28,5 +28,5 @@ def compute(con, name: str, filters: Filters | None = None, **options) -> pd.Dat
         fast = metric.compute(con, filters or Filters(), **options)
     finally:
         rollups.drop(con)
-    pd.testing.assert_frame_equal(fast, raw, check_dtype=False, obj=f"{name} on rollups vs raw tables")
+    pd.testing.assert_frame_equal(fast, raw, obj=f"{name} on rollups vs raw tables")
     return raw

@@ -513,7 +513,10 @@ def test_properties_two_way(rows, joins):
     ans = act[act["action"] != "like"]
     out = frame[frame["direction"] == "outbound"]
     first = out.groupby("in_reply_to")["occurred_at"].min()
-    secs = (first - ans.set_index("interaction_id")["occurred_at"]).dt.total_seconds().dropna().clip(lower=0)
+    # a merge, not index alignment: pandas 3.1 fails aligning some str indexes (TypeError in take)
+    pairs = ans[["interaction_id", "occurred_at"]].merge(
+        first.rename("replied").rename_axis("interaction_id").reset_index(), on="interaction_id", how="left")
+    secs = (pairs["replied"] - pairs["occurred_at"]).dt.total_seconds().dropna().clip(lower=0)
     o = m("first_response_time", con, by="overall").iloc[0]
     assert o["answerable"] == len(ans) and o["answered"] == len(secs)
     if len(secs):
