@@ -15,7 +15,8 @@ st.set_page_config(page_title="Social CRM dashboard", page_icon=":material/forum
 
 PAGES = {
     "Measure": [
-        st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True),
+        st.Page("app_pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+        st.Page("app_pages/plans.py", title="Targets & trials", icon=":material/flag:", url_path="plans"),
         st.Page("app_pages/participation.py", title="Participation", icon=":material/groups:", url_path="participation"),
         st.Page("app_pages/retention.py", title="Retention", icon=":material/autorenew:", url_path="retention"),
         st.Page("app_pages/development.py", title="Development", icon=":material/trending_up:", url_path="development"),

@@ -9,7 +9,7 @@ from datastore import workspace as ws
 from tests.ui_support import app as _app
 from tests.ui_support import texts as _texts
 
-PAGES = ["app_pages/home.py", "app_pages/data.py", "app_pages/members.py"]
+PAGES = ["app_pages/overview.py", "app_pages/data.py", "app_pages/members.py"]
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -29,8 +29,8 @@ def test_page_on_empty_workspace(data_dir, page):
         assert "has no data yet" in _texts(at)
 
 
-def test_home_shows_counts_and_activity(data_dir):
-    at = _app()
+def test_overview_shows_what_is_stored(data_dir):
+    at = _app()  # the Overview is the landing page; Home's "what is stored" sits at its bottom
     labels = [m.label for m in at.metric]
     assert "Members (CRM)" in labels and "Interactions" in labels
     members = next(m for m in at.metric if m.label == "Members (CRM)")

@@ -97,12 +97,13 @@ def _no_error(page) -> None:
         "[data-testid='stException']").first.inner_text()
 
 
-def test_home_opens_on_sample(server, page):
+def test_overview_opens_on_sample(server, page):
     page.goto(server)
-    page.get_by_role("heading", name="Social CRM dashboard").wait_for(timeout=60_000)
+    page.get_by_role("heading", name="Overview", exact=True).wait_for(timeout=60_000)
     page.get_by_text("Active members per month").wait_for()
+    page.get_by_text("What is stored").wait_for()
     page.wait_for_timeout(1500)
-    page.screenshot(path=str(SHOTS / "home.png"), full_page=True)
+    page.screenshot(path=str(SHOTS / "overview.png"), full_page=True)
     _no_error(page)
 
 
@@ -138,7 +139,7 @@ def test_filters_survive_a_page_switch(server, page):
     assert page.get_by_role("radio", name="week").is_checked()
     page.reload()
     page.get_by_role("heading", name="Members").wait_for()
-    page.get_by_role("link", name="Home").click()
+    page.get_by_role("link", name="Overview").click()
     page.get_by_text("Active members per week").wait_for()
     _no_error(page)
 
@@ -161,6 +162,38 @@ def test_upload_dutch_csv_through_the_browser(server, page, tmp_path):
     page.get_by_text("Undo an import").wait_for()
     page.screenshot(path=str(SHOTS / "data-history.png"), full_page=True)
     # The new rows count at once: the sample's 12,000 interactions plus the 2 loaded.
-    page.get_by_role("link", name="Home").click()
+    page.get_by_role("link", name="Overview").click()
     page.get_by_text("12\u202f002", exact=True).wait_for()
     _no_error(page)
+
+
+def test_create_a_target_and_see_it_on_the_overview(server, page):
+    page.goto(f"{server}/plans")
+    page.get_by_role("heading", name="Targets & trials").wait_for(timeout=60_000)
+    name = page.get_by_role("textbox", name="Your name")
+    name.fill("Browser Tester")
+    name.press("Enter")
+    page.get_by_text("as Browser Tester").wait_for()
+    form = page.get_by_test_id("stForm").filter(has_text="Create target")
+    form.get_by_role("textbox", name="Name", exact=True).fill("Forum members taking part")
+    form.get_by_role("spinbutton", name="Target value (%)").fill("12.5")
+    form.get_by_role("textbox", name="Owner").fill("Community team")
+    form.get_by_role("button", name="Create target").click()
+    page.get_by_text("Target created: Forum members taking part.").wait_for()
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(SHOTS / "plans-after-create.png"), full_page=True)
+    _no_error(page)
+    page.get_by_role("link", name="Overview").click()
+    page.get_by_role("heading", name="Overview", exact=True).wait_for()
+    page.get_by_text("Forum members taking part").first.wait_for()
+    page.get_by_text("≥ 12.5 %").first.wait_for()  # the target's goal, stored as the share 0.125
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(SHOTS / "overview-with-target.png"), full_page=True)
+    _no_error(page)
+    # The one-page report for management carries the new target and the charts as images.
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Download the one-page report (HTML)").click()
+    report = Path(info.value.path()).read_text(encoding="utf-8")
+    assert info.value.suggested_filename.startswith("overview-Sample-")
+    assert "Forum members taking part" in report and "≥ 12.5 %" in report
+    assert report.count('<img src="data:image/png;base64,') >= 2  # active members + the targets' charts

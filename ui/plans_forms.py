@@ -1,0 +1,273 @@
+"""Shared pieces of the Targets & trials page and the Overview: formats, status badges, the target
+chart, the author name, and the rows both pages (and the report) show for targets and trials.
+
+Reads plans uncached (cheap, and a write does not bump the data version); the metric work behind a
+target or trial reading goes through ``ui.db.call`` so it is cached until the data or the plan changes.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from metrics import get
+from metrics.targets import TargetReport
+from metrics.trials import TRIAL_METRICS
+from ui.report import STATUS_COLORS, TargetLine, TrialLine, fmt_hours, fmt_int, fmt_pct
+
+BADGE_COLORS = {"achieved": "green", "on track": "green", "at risk": "orange", "off track": "red",
+                "no data": "gray", "planned": "gray", "running": "blue", "ended": "orange", "decided": "violet",
+                "better": "green", "worse": "red", "no clear difference": "gray", "too little data": "gray",
+                "keep": "green", "iterate": "orange", "stop": "red"}
+DIRECTIONS = {"at_least": "at least", "at_most": "at most"}
+FINANCIAL_WARNING = ("Financial targets alone fail: pair this one with a participation, retention or development "
+                     "target, so the team also steers on what makes customers stay and grow.")
+AUTHOR_KEY = "plans_author"
+
+
+# ---------------------------------------------------------------------------------------------
+# Formats
+# ---------------------------------------------------------------------------------------------
+def unit_of(metric: str) -> str:
+    try:
+        return get(metric).unit
+    except (KeyError, ValueError):
+        return ""
+
+
+def is_share(metric: str) -> bool:
+    return unit_of(metric).startswith("share")
+
+
+def fmt_value(metric: str, value) -> str:
+    """A metric value in its unit: shares as %, hours as h / min, counts as integers."""
+    if value is None or pd.isna(value):
+        return "–"
+    unit = unit_of(metric)
+    if unit.startswith("share"):
+        return fmt_pct(value)
+    if unit == "hours":
+        return fmt_hours(value)
+    if unit in ("members", "agents", "interactions") and float(value).is_integer():
+        return fmt_int(value)
+    return f"{float(value):,.2f}".replace(",", "\u202f")
+
+
+def metric_label(metric: str) -> str:
+    return metric.replace("_", " ")
+
+
+def badge(status: str | None) -> str:
+    """A coloured Markdown badge for a status, verdict or decision."""
+    if not status:
+        return ""
+    return f":{BADGE_COLORS.get(status, 'gray')}-badge[{status}]"
+
+
+def style_status(frame: pd.DataFrame, columns=("status",)):
+    """A Styler colouring the status columns like the badges (st.dataframe shows it)."""
+    def paint(value) -> str:
+        color = STATUS_COLORS.get(str(value))
+        return f"color: white; background-color: {color}" if color else ""
+
+    cols = [c for c in columns if c in frame]
+    return frame.style.map(paint, subset=cols) if cols else frame
+
+
+def scope_text(channels=(), segments=(), campaigns=()) -> str:
+    parts = []
+    if channels:
+        parts.append("channel " + ", ".join(channels))
+    if segments:
+        parts.append("segment " + ", ".join(segments))
+    if campaigns:
+        parts.append("campaign " + ", ".join(campaigns))
+    return "; ".join(parts) or "everyone"
+
+
+def target_title(target: dict) -> str:
+    name = (target.get("name") or "").strip()
+    return name or f"{metric_label(target['metric'])} ({scope_text(target.get('channels') or (), target.get('segments') or (), target.get('campaigns') or ())})"
+
+
+def target_goal_text(target: dict) -> str:
+    sign = "≥" if target.get("direction", "at_least") == "at_least" else "≤"
+    return f"{sign} {fmt_value(target['metric'], target['target_value'])}"
+
+
+# ---------------------------------------------------------------------------------------------
+# The author of changes (audit trail), asked once per session
+# ---------------------------------------------------------------------------------------------
+def author_name() -> str:
+    return str(st.session_state.get(AUTHOR_KEY, "") or "").strip()
+
+
+def _remember_author(key: str) -> None:
+    st.session_state[AUTHOR_KEY] = str(st.session_state.get(key) or "").strip()
+
+
+def author_box() -> str:
+    """Ask for the author's name once per session (kept in session state across pages); afterwards
+    show it, with a way to change it. Returns the name ('' while none was given)."""
+    name = author_name()
+    if name:
+        c1, c2 = st.columns([5, 1], vertical_alignment="center")
+        c1.caption(f"Changes are recorded in the audit trail as **{name}**.")
+        with c2.popover("Change name", icon=":material/badge:"):
+            st.text_input("Your name", value=name, key="plans_author_edit", on_change=_remember_author,
+                          args=("plans_author_edit",))
+        return name
+    st.text_input("Your name", key="plans_author_input", on_change=_remember_author, args=("plans_author_input",),
+                  placeholder="e.g. Sanne de Vries — press Enter",
+                  help="Asked once per session: every target and trial keeps who created and last changed it.")
+    return author_name()
+
+
+# ---------------------------------------------------------------------------------------------
+# Targets
+# ---------------------------------------------------------------------------------------------
+def _frame(series: pd.DataFrame | None, name: str) -> pd.DataFrame:
+    """period (datetime), value, series (the line's name), state (complete or not) of a period series."""
+    if series is None or len(series) == 0:
+        return pd.DataFrame({"period": pd.Series(dtype="datetime64[us]"), "value": pd.Series(dtype="float64"),
+                             "series": pd.Series(dtype="str"), "state": pd.Series(dtype="str")})
+    s = series.dropna(subset=["value"])
+    partial = s["is_partial"].fillna(False).astype(bool) if "is_partial" in s else pd.Series(False, index=s.index)
+    return pd.DataFrame({
+        "period": pd.to_datetime(s["period"]), "value": s["value"].astype("float64"), "series": name,
+        "state": ["not complete: shown, not judged" if p else "complete" for p in partial],
+    })
+
+
+def target_chart(target: dict, rep: TargetReport, *, width: int | None = None, height: int = 260) -> alt.LayerChart:
+    """Period values (line), the least-squares projection to the due date (dashed), the target value
+    and the baseline (horizontal rules) and the start and due dates (vertical rules), with tooltips."""
+    metric = target["metric"]
+    share = is_share(metric)
+    series = rep.series if rep.series is not None else pd.DataFrame(columns=["period", "value"])
+    if len(series):  # context before the start: as long a stretch as the target runs, no more
+        since = pd.Timestamp(target["start_date"]) - (pd.Timestamp(target["due_date"]) - pd.Timestamp(target["start_date"]))
+        series = series[pd.to_datetime(series["period"]) >= since]
+    actual = _frame(series, "period value")
+    projection = _frame(rep.projection, "projection").assign(state="least-squares trend")
+    lines = pd.concat([actual, projection], ignore_index=True)
+    lines["shown"] = [fmt_value(metric, v) for v in lines["value"]]
+    color = alt.Color("series:N", title=None, scale=alt.Scale(domain=["period value", "projection"],
+                                                              range=["#3b75af", "#8a8f98"]),
+                      legend=alt.Legend(orient="top"))
+    x = alt.X("period:T", title=None)
+    y_axis = alt.Axis(format="%") if share else alt.Axis()
+    tooltip = [alt.Tooltip("series:N", title="line"), alt.Tooltip("period:T", title="period"),
+               alt.Tooltip("shown:N", title="value"), alt.Tooltip("state:N", title="period state")]
+    base = alt.Chart(lines).encode(x=x, y=alt.Y("value:Q", title=metric_label(metric), axis=y_axis,
+                                                 scale=alt.Scale(zero=False)), color=color, tooltip=tooltip)
+    layers = [
+        base.transform_filter("datum.series == 'period value'").mark_line(),
+        base.transform_filter("datum.series == 'period value'").mark_point(filled=True, size=40).encode(
+            opacity=alt.condition("datum.state == 'complete'", alt.value(1.0), alt.value(0.35))),
+        base.transform_filter("datum.series == 'projection'").mark_line(strokeDash=[6, 4]),
+    ]
+    rules = [("target", float(target["target_value"]), "#2e9e5b")]
+    if rep.baseline is not None and not pd.isna(rep.baseline):
+        rules.append(("baseline", float(rep.baseline), "#8a8f98"))
+    for what, value, rule_color in rules:
+        shown = fmt_value(metric, value)
+        rule = alt.Chart(pd.DataFrame({"what": [what], "value": [value], "shown": [shown],
+                                       "label": [f"{what} {shown}"]})).encode(
+            y="value:Q", tooltip=[alt.Tooltip("what:N", title="line"), alt.Tooltip("shown:N", title="value")])
+        layers.append(rule.mark_rule(color=rule_color, strokeDash=[2, 2], strokeWidth=2))
+        layers.append(rule.mark_text(color=rule_color, align="left", dx=4, dy=-7, fontSize=11).encode(
+            text="label:N", x=alt.value(2)))
+    dates = pd.DataFrame({"when": ["start", "due"],
+                          "period": pd.to_datetime([target["start_date"], target["due_date"]])})
+    layers.append(alt.Chart(dates).mark_rule(color="#555", strokeDash=[1, 3]).encode(
+        x="period:T", tooltip=[alt.Tooltip("when:N", title="date"), alt.Tooltip("period:T", title="on")]))
+    chart = alt.layer(*layers).properties(height=height)
+    if width:
+        chart = chart.properties(width=width)
+    return chart
+
+
+def target_row(target: dict, rep: TargetReport) -> dict:
+    """One row of the targets table (plain values; the page formats the columns)."""
+    return {
+        "target_id": target["target_id"],
+        "target": target_title(target),
+        "status": rep.status,
+        "metric": target["metric"],
+        "scope": scope_text(target.get("channels") or (), target.get("segments") or (), target.get("campaigns") or ()),
+        "current": fmt_value(target["metric"], rep.current),
+        "goal": target_goal_text(target),
+        "baseline": fmt_value(target["metric"], rep.baseline),
+        "progress": None if rep.progress is None or pd.isna(rep.progress) else float(rep.progress),
+        "expected": float(rep.expected_progress),
+        "projected": fmt_value(target["metric"], rep.projected_at_due),
+        "start": target["start_date"],
+        "due": target["due_date"],
+        "owner": target.get("owner") or "",
+        "note": target.get("note") or "",
+    }
+
+
+def target_line(target: dict, rep: TargetReport) -> TargetLine:
+    row = target_row(target, rep)
+    return TargetLine(name=row["target"], metric=f"{metric_label(target['metric'])} · {row['scope']}",
+                      status=rep.status, current=row["current"], target=row["goal"], progress=row["progress"],
+                      expected=row["expected"], due=target["due_date"], owner=row["owner"], note=row["note"],
+                      projected=row["projected"])
+
+
+TARGET_COLUMNS = {
+    "target_id": None,
+    "target": st.column_config.TextColumn("target"),
+    "status": st.column_config.TextColumn("status", help="achieved / on track (progress at least the time elapsed) / "
+                                          "at risk (within 10 points below) / off track / no data"),
+    "metric": None,
+    "scope": st.column_config.TextColumn("scope", help="The filters the target is measured on."),
+    "current": st.column_config.TextColumn("now", help="The latest complete period's value."),
+    "goal": st.column_config.TextColumn("target"),
+    "baseline": st.column_config.TextColumn("baseline", help="The value at the start date, unless given."),
+    "progress": st.column_config.ProgressColumn("progress", format="%.0f %%", min_value=0, max_value=100, width="small",
+                                                help="(now − baseline) / (target − baseline)"),
+    "expected": st.column_config.ProgressColumn("expected", format="%.0f %%", min_value=0, max_value=100, width="small",
+                                                help="Expected progress by now: time elapsed since the start / "
+                                                     "total time to the due date."),
+    "projected": st.column_config.TextColumn("projected", help="At the due date: the least-squares trend of the "
+                                                               "period values since the start, extended."),
+    "start": None,
+    "due": st.column_config.DateColumn("due", format="DD-MM-YYYY"),
+    "owner": st.column_config.TextColumn("owner"),
+    "note": None,
+}
+
+
+def target_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """The targets table as shown: progress and expected progress in percent (0-100) for the bars; the
+    baseline (in the detail) and an all-'everyone' scope left out so the columns fit."""
+    shown = rows.assign(progress=rows["progress"].astype("float64") * 100, expected=rows["expected"] * 100)
+    shown = shown.drop(columns=["baseline"])  # in the detail below; the download has it
+    if (shown["scope"] == "everyone").all():
+        shown = shown.drop(columns=["scope"])
+    return shown
+
+
+def trial_window(trial: dict) -> str:
+    return f"{trial['start_date']:%d-%m-%Y} – {trial['end_date']:%d-%m-%Y}"
+
+
+def trial_metric_label(name: str) -> str:
+    return TRIAL_METRICS[name].label if name in TRIAL_METRICS else metric_label(name)
+
+
+def trial_line(trial: dict, status: str, reading: str) -> TrialLine:
+    return TrialLine(name=trial["name"], status=status, goal=trial_metric_label(trial["goal_metric"]),
+                     window=trial_window(trial), reading=reading, decision=trial.get("decision") or "",
+                     note=trial.get("decision_note") or "")
+
+
+def days_left(due: date, today: date) -> str:
+    days = (due - today).days
+    return "due today" if days == 0 else (f"{days} days left" if days > 0 else f"{-days} days overdue")
