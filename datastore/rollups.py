@@ -14,12 +14,16 @@ which stay the reference: the metric tests compute every metric both ways and co
   interactions, ``first_at`` / ``last_at`` (first and last time), ``max_reach``. Week = ISO week.
 * ``active_days``: each member's active days (all channels) with the member's next active day
   ``nxt`` (NULL for the last): DAU / WAU / MAU and day-grain stickiness without a window at query time.
+* ``daily_active``: DAU / WAU / MAU (members active on the day and in the trailing 7 / 30 days)
+  for every day from the first activity to 30 days after the last, all channels and members.
 * ``messages``: inbound messages of activity that carry an ``interaction_id`` (the ones a reply
   can answer), with ``mk``, channel, action and ``replied_at``, the first outbound reply.
 * ``hourly``: every interaction counted per day x weekday x hour x channel x direction, with
   whether the member is known / in the CRM / an employee (timing heatmap, identified share).
 * ``contacts``: member x day x channel on which we sent the member something (addressed to
   them, or a reply without member_id to one of their messages).
+* ``posts``: our broadcasts (outbound, answering nothing, with an id): time, channel and the
+  number of replies to it by known non-employee members (any date).
 * ``inbound_actions``: the inbound action names present, with their counts (option pickers).
 """
 
@@ -30,9 +34,9 @@ import duckdb
 from datastore.workspace import data_version, get_setting, set_setting
 
 GRAINS = ("day", "week", "month")
-TABLES = ("member_dim", "inbound_actions", "active_days", "messages", "hourly", "contacts", *(f"activity_{g}" for g in GRAINS))
+TABLES = ("member_dim", "inbound_actions", "active_days", "daily_active", "messages", "hourly", "contacts", "posts", *(f"activity_{g}" for g in GRAINS))
 STAMP = "rollups_data_version"
-VERSION = 4  # bump when the tables change: older rollups are then stale and rebuilt
+VERSION = 6  # bump when the tables change: older rollups are then stale and rebuilt
 
 _MEMBER_DIM = """
     CREATE OR REPLACE TABLE member_dim AS
@@ -57,6 +61,22 @@ _ACTIVE_DAYS = """
     CREATE OR REPLACE TABLE active_days AS
     SELECT period, mk, lead(period) OVER (PARTITION BY mk ORDER BY period) AS nxt
     FROM (SELECT DISTINCT period, mk FROM activity_day) ORDER BY period, mk"""
+
+# A member active on `day` (next active day `nxt`) counts in the W-day window ending on t for t in
+# [day, least(nxt, day + W)): +1 there, -1 after; running sums count them (metrics.participation).
+_DAILY_ACTIVE = """
+    CREATE OR REPLACE TABLE daily_active AS
+    WITH ev AS (
+        SELECT unnest([period, least(nxt, period + 7), least(nxt, period + 30)]) AS t,
+               unnest([1, 0, 0]) AS d1, unnest([1, -1, 0]) AS d7, unnest([1, 0, -1]) AS d30
+        FROM active_days),
+    agg AS (SELECT t, sum(d1) AS d1, sum(d7) AS d7, sum(d30) AS d30 FROM ev GROUP BY t),
+    days AS (SELECT CAST(unnest(generate_series(min(t), max(t), INTERVAL 1 DAY)) AS DATE) AS t
+             FROM agg HAVING count(*) > 0)
+    SELECT d.t AS day, coalesce(a.d1, 0)::BIGINT AS dau,
+           (sum(coalesce(a.d7, 0)) OVER (ORDER BY d.t))::BIGINT AS wau,
+           (sum(coalesce(a.d30, 0)) OVER (ORDER BY d.t))::BIGINT AS mau
+    FROM days d LEFT JOIN agg a USING (t) ORDER BY day"""
 
 _MESSAGES = """
     CREATE OR REPLACE TABLE messages AS
@@ -87,6 +107,16 @@ _CONTACTS = """
          JOIN member_dim d ON d.member_id = i.member_id
     WHERE o.direction = 'outbound' AND o.member_id IS NULL AND o.in_reply_to IS NOT NULL"""
 
+_POSTS = """
+    CREATE OR REPLACE TABLE posts AS
+    WITH resp AS (SELECT i.in_reply_to AS interaction_id, count(*) AS n
+                  FROM interactions i JOIN member_dim d USING (member_id)
+                  WHERE i.direction = 'inbound' AND i.in_reply_to IS NOT NULL AND NOT d.is_employee GROUP BY 1)
+    SELECT o.occurred_at, o.channel, coalesce(resp.n, 0)::INTEGER AS responses
+    FROM interactions o LEFT JOIN resp USING (interaction_id)
+    WHERE o.direction = 'outbound' AND o.in_reply_to IS NULL AND o.interaction_id IS NOT NULL
+    ORDER BY o.occurred_at"""
+
 _INBOUND_ACTIONS = """
     CREATE OR REPLACE TABLE inbound_actions AS
     SELECT action, count(*) AS n FROM interactions
@@ -104,8 +134,8 @@ def _coarser(grain: str) -> str:
 def refresh(con: duckdb.DuckDBPyConnection) -> None:
     """Rebuild every rollup from the canonical tables and stamp them with the data version.
     Call it after the data version was bumped, inside the writer's transaction."""
-    for sql in (_MEMBER_DIM, _ACTIVITY_DAY, _coarser("week"), _coarser("month"), _ACTIVE_DAYS,
-                _MESSAGES, _HOURLY, _CONTACTS, _INBOUND_ACTIONS):
+    for sql in (_MEMBER_DIM, _ACTIVITY_DAY, _coarser("week"), _coarser("month"), _ACTIVE_DAYS, _DAILY_ACTIVE,
+                _MESSAGES, _HOURLY, _CONTACTS, _POSTS, _INBOUND_ACTIONS):
         con.execute(sql)
     set_setting(con, STAMP, _stamp(con))
 

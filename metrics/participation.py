@@ -105,8 +105,8 @@ def _segment_mk(col: str) -> str:
             "(SELECT mk FROM member_dim WHERE list_contains($f_segments, segment)))")
 
 
-def _hourly_ok(cur: duckdb.DuckDBPyConnection, filters: Filters) -> bool:
-    """The ``hourly`` rollup has no member key: it answers without a segment filter."""
+def _keyless_rollup_ok(cur: duckdb.DuckDBPyConnection, filters: Filters) -> bool:
+    """The rollups without a member key (``hourly``, ``posts``) answer without a segment filter."""
     return pick(cur, filters, "day") is not None and not filters.segments
 
 
@@ -239,7 +239,20 @@ def _member_periods(cur: duckdb.DuckDBPyConnection, filters: Filters, grain: str
 
 def _daily_active_sql(cur: duckdb.DuckDBPyConnection, filters: Filters) -> str:
     """`daily(day, dau, wau, mau)` for every day of the range. WAU / MAU count members active in
-    the trailing 7 / 30 days ending on the day, looking back before the range start (PostHog)."""
+    the trailing 7 / 30 days ending on the day, looking back before the range start (PostHog).
+    Without a channel, segment or campaign filter the ``daily_active`` rollup holds the series
+    (a window ending in the range only reaches 29 days back, so the full history gives the same
+    counts); otherwise it is computed from the members' active days."""
+    if pick(cur, filters, "day") and not filters.channels and not filters.segments:
+        return """bounds AS (
+            SELECT coalesce(CAST($f_start AS DATE), min(day) FILTER (dau > 0)) AS lo,
+                   coalesce(CAST($f_end_excl AS DATE) - 1, max(day) FILTER (dau > 0)) AS hi
+            FROM daily_active),
+        daily AS (
+            SELECT d.day, coalesce(a.dau, 0) AS dau, coalesce(a.wau, 0) AS wau, coalesce(a.mau, 0) AS mau
+            FROM (SELECT CAST(unnest(generate_series(lo, hi, INTERVAL 1 DAY)) AS DATE) AS day
+                  FROM bounds WHERE lo IS NOT NULL AND hi IS NOT NULL AND lo <= hi) d
+            LEFT JOIN daily_active a USING (day))"""
     return f"""{active_days_cte(cur, filters, since="(CAST($f_start AS DATE) - 29)")},
         -- a member active on `day` (next active day `nxt`) counts in the W-day window ending on t
         -- for t in [day, least(nxt, day + W)): +1 there, -1 after; a running sum counts them.
@@ -587,8 +600,15 @@ def customer_responses_per_post(cur: duckdb.DuckDBPyConnection, filters: Filters
     cols = ["period", "posts", "posts_with_response", "responses", "value"]
     if not two_way_status(cur)["available"]:
         return _needs_in_reply_to(cols)
-    sql = f"""
-        WITH posts AS (
+    if _keyless_rollup_ok(cur, filters):  # no campaign or segment filter: the posts rollup answers
+        agg = f"""agg AS (
+            SELECT {trunc(g, 'p.occurred_at')} AS period, count(*) AS posts,
+                   count(*) FILTER (p.responses > 0) AS posts_with_response, sum(p.responses) AS responses
+            FROM posts p
+            WHERE {_dates('p.occurred_at')} AND (len($f_channels) = 0 OR list_contains($f_channels, p.channel))
+            GROUP BY 1)"""
+    else:
+        agg = f"""posts AS (
             SELECT o.interaction_id, o.occurred_at FROM interactions o
             WHERE {_outbound_where('o')} AND o.in_reply_to IS NULL AND o.interaction_id IS NOT NULL),
         resp AS (
@@ -601,7 +621,9 @@ def customer_responses_per_post(cur: duckdb.DuckDBPyConnection, filters: Filters
         agg AS (
             SELECT {trunc(g, 'p.occurred_at')} AS period, count(*) AS posts, count(r.n) AS posts_with_response,
                    coalesce(sum(r.n), 0) AS responses
-            FROM posts p LEFT JOIN resp r ON r.id = p.interaction_id GROUP BY 1),
+            FROM posts p LEFT JOIN resp r ON r.id = p.interaction_id GROUP BY 1)"""
+    sql = f"""
+        WITH {agg},
         {_bounds('agg', 'period', 'period')}, {spine_cte(g)}
         SELECT s.period, coalesce(a.posts, 0) AS posts, coalesce(a.posts_with_response, 0) AS posts_with_response,
                coalesce(a.responses, 0)::BIGINT AS responses, a.responses / nullif(a.posts, 0) AS value
@@ -720,7 +742,7 @@ def channel_mix(cur: duckdb.DuckDBPyConnection, filters: Filters, grain: str = "
 )
 def activity_heatmap(cur: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
     """Columns: weekday (1..7), hour (0..23), activity, outbound; all 168 cells, 0 when quiet."""
-    if _hourly_ok(cur, filters):
+    if _keyless_rollup_ok(cur, filters):
         counts = f"""
         a AS (SELECT weekday, hour, sum(n)::BIGINT AS n FROM hourly h
               WHERE h.direction = 'inbound' AND h.known AND NOT h.is_employee AND {_HOURLY_WHERE} GROUP BY 1, 2),
@@ -758,7 +780,7 @@ def identified_share(cur: duckdb.DuckDBPyConnection, filters: Filters, grain: st
     """Columns: period, inbound, identified, value. (A segment filter keeps only members, so it
     makes the share 1 wherever there is activity.)"""
     g = check_grain(grain)
-    if _hourly_ok(cur, filters):
+    if _keyless_rollup_ok(cur, filters):
         agg = f"""agg AS (
             SELECT {trunc(g, 'h.period')} AS period, sum(n)::BIGINT AS inbound, coalesce(sum(n) FILTER (h.in_crm), 0)::BIGINT AS identified,
                    min(h.period) AS lo, max(h.period) AS hi
@@ -801,6 +823,21 @@ def _engaged_cte(cur: duckdb.DuckDBPyConnection, filters: Filters, period_expr: 
           AND i.member_id IN (SELECT mk FROM infl))"""
 
 
+def _love_sql(cur: duckdb.DuckDBPyConnection, filters: Filters) -> str:
+    """`(mk, love)`: activity per member in [$love_from, $love_to) under the channel and segment
+    filters (the love window replaces the date range)."""
+    if pick(cur, filters, "day"):
+        return f"""SELECT mk, sum(n) AS love FROM activity_day a
+            WHERE a.period >= $love_from AND a.period < $love_to
+              AND (len($f_channels) = 0 OR list_contains($f_channels, a.channel)) AND {_segment_mk('a.mk')}
+            GROUP BY 1"""
+    return f"""SELECT member_id AS mk, count(*) AS love FROM interactions i
+            WHERE i.direction = 'inbound' AND i.member_id IS NOT NULL AND i.member_id NOT IN {_EMPLOYEES}
+              AND i.occurred_at >= $love_from AND i.occurred_at < $love_to
+              AND {interaction_where('i', use_dates=False)}
+            GROUP BY 1"""
+
+
 @register(
     "influentials",
     "Influentials (top 1 % by reach among the range's active members, configurable) with love "
@@ -827,15 +864,13 @@ def influentials(cur: duckdb.DuckDBPyConnection, filters: Filters, top_share: fl
         return pd.DataFrame(columns=["member_id", "name", "segment", "love", "reach", "gravity", "engaged",
                                      "reach_rank"])
     sql = f"""
-        WITH {activity_ctes(cur, filters, 'day', use_start=False)},
-        am AS (
-            SELECT mk, max(max_reach) FILTER ({_dates('first_at')}) AS max_reach,
-                   coalesce(sum(n) FILTER (first_at >= $love_from AND first_at < $love_to), 0)::BIGINT AS love
-            FROM activity WHERE first_at < $love_to
-            GROUP BY 1 HAVING bool_or({_dates('first_at')})),
+        WITH {activity_ctes(cur, filters, 'month')},
+        am AS (SELECT mk, max(max_reach) AS max_reach FROM activity GROUP BY 1),
+        love AS ({_love_sql(cur, filters)}),
         scored AS (
-            SELECT am.mk, x.member_id, m.name, m.segment, am.love, coalesce(m.followers, am.max_reach) AS reach
-            FROM am JOIN ids x USING (mk) LEFT JOIN mdim m USING (mk)),
+            SELECT am.mk, x.member_id, m.name, m.segment, coalesce(l.love, 0)::BIGINT AS love,
+                   coalesce(m.followers, am.max_reach) AS reach
+            FROM am JOIN ids x USING (mk) LEFT JOIN mdim m USING (mk) LEFT JOIN love l USING (mk)),
         ranked AS (
             SELECT *, row_number() OVER (ORDER BY reach DESC NULLS LAST, mk) AS reach_rank,
                    count(*) OVER () AS active

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
+
 from datastore import rollups
 from datastore.importer import import_file, undo_import
 from datastore.workspace import bump_data_version
 from metrics import Filters
 from metrics.source import pick
+from tests.metric_support import compute
 
 INTERACTIONS = (
     "occurred_at,channel,member_id,direction,action\n"
@@ -81,3 +84,43 @@ def test_source_choice_follows_the_filters(workspace, write_file):
     assert pick(workspace, Filters(end=date(2025, 1, 30)), "week") == "activity_day"
     # cohorts look back past the start date: only the end matters then
     assert pick(workspace, Filters(start=date(2025, 1, 31)), "month", use_start=False) == "activity_month"
+
+
+# --- every page metric, rollups vs raw tables, on generated data under many filters -------------
+
+PAGE_METRICS = [
+    ("active_members", {"grain": "week"}), ("participation_rate", {}), ("activity_per_active_member", {}),
+    ("dau_wau_mau", {}), ("dau_wau_mau", {"grain": "month"}), ("stickiness_distribution", {}),
+    ("stickiness_distribution", {"grain": "week"}), ("participation_inequality", {}),
+    ("participation_lorenz", {}), ("response_rate", {}), ("first_response_time", {"by": "hour_of_week"}),
+    ("response_time_distribution", {}), ("customer_responses_per_post", {}), ("activity_heatmap", {}),
+    ("channel_presence", {}), ("channel_mix", {"grain": "week"}), ("channels_per_active_member", {}),
+    ("identified_share", {}), ("influentials", {}), ("influentials_engaged", {}),
+    ("retention", {}), ("retention", {"grain": "week", "window": "on_or_after"}),
+    ("retention_breakdown", {"by": "segment"}), ("growth_accounting", {}), ("drifting_members", {}),
+]
+FILTER_SETS = [
+    Filters(),
+    Filters(start=date(2025, 3, 1), end=date(2025, 8, 31)),  # whole months
+    Filters(start=date(2025, 3, 12), end=date(2025, 8, 20)),  # cuts months and weeks
+    Filters(channels=("forum", "x")),
+    Filters(segments=("Gold",), start=date(2025, 1, 6)),
+]
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory):
+    from benchmarks.common import load_frames
+    from datastore.workspace import open_workspace
+    from sample_data.generator import generate
+
+    con = open_workspace(tmp_path_factory.mktemp("gen") / "gen.duckdb")
+    load_frames(con, generate(members=400, interactions=30_000, seed=3))
+    yield con
+    con.close()
+
+
+@pytest.mark.parametrize("name,options", PAGE_METRICS, ids=[f"{n}-{'-'.join(map(str, o.values()))}" for n, o in PAGE_METRICS])
+def test_rollups_equal_raw_under_filters(generated, name, options):
+    for filters in FILTER_SETS:
+        compute(generated, name, filters, **options)  # asserts rollup result == raw result
