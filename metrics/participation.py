@@ -152,7 +152,7 @@ def _range_end(cur: duckdb.DuckDBPyConnection, filters: Filters) -> date | None:
     """The range's last day: the filter's end, else the day of the last activity (None: none)."""
     if filters.end is not None:
         return filters.end
-    sql = f"WITH {_activity()} SELECT max(occurred_at)::DATE FROM activity"
+    sql = f"WITH {activity_ctes(cur, filters, 'month')} SELECT max(last_at)::DATE FROM activity"
     return cur.execute(sql, _used(sql, filters.params())).fetchall()[0][0]
 
 
@@ -459,7 +459,7 @@ def _responses_sql(cur: duckdb.DuckDBPyConnection, filters: Filters) -> str:
                "THEN greatest(date_diff('second', occurred_at, replied_at), 0) END AS seconds")
     if pick(cur, filters, "day"):
         return f"""resp AS (
-            SELECT occurred_at, channel, replied_at, {seconds} FROM messages m
+            SELECT occurred_at, channel, replied_at, seconds FROM messages m
             WHERE {_dates('m.occurred_at')}
               AND (len($f_channels) = 0 OR list_contains($f_channels, m.channel))
               AND {_segment_mk('m.mk')}
