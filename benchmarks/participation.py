@@ -340,182 +340,7 @@ def fresh_workspace(size: int):
     return workspace(size)
 
 
-# ------------------------------------------------------------------------------------------
-# Prototype: the derived tables the datastore would maintain at import / undo, and the page's
-# metric set (month grain, no filters) on them. TEMP tables: the workspace file is not changed.
-# ------------------------------------------------------------------------------------------
-
-ROLLUPS = {
-    # one row per member id seen anywhere: an integer key plus the members_current attributes
-    "r_member": """
-        SELECT row_number() OVER (ORDER BY ids.member_id)::INTEGER AS mk, ids.member_id,
-               coalesce(m.is_employee, false) AS is_employee, m.member_id IS NOT NULL AS in_crm, m.segment,
-               m.joined_at, m.churned_at, m.followers
-        FROM (SELECT member_id FROM interactions WHERE member_id IS NOT NULL
-              UNION SELECT member_id FROM members) ids
-        LEFT JOIN members_current m USING (member_id)""",
-    # activity per day, member, channel (campaign would join the key to serve that filter)
-    "r_day": """
-        SELECT i.occurred_at::DATE AS day, r.mk, i.channel, count(*)::INTEGER AS n, max(i.reach) AS max_reach,
-               min(i.occurred_at) AS first_at
-        FROM interactions i JOIN r_member r USING (member_id)
-        WHERE i.direction = 'inbound' AND NOT r.is_employee
-        GROUP BY ALL ORDER BY day""",
-    # active days per member with the next active day (all channels): DAU / WAU / MAU by summing
-    "r_md": """
-        SELECT mk, day, lead(day) OVER (PARTITION BY mk ORDER BY day) AS nxt
-        FROM (SELECT DISTINCT mk, day FROM r_day)""",
-    # answerable inbound messages with their first reply
-    "r_answer": """
-        WITH fr AS (SELECT in_reply_to AS interaction_id, min(occurred_at) AS t FROM interactions
-                    WHERE direction = 'outbound' AND in_reply_to IS NOT NULL GROUP BY 1)
-        SELECT i.occurred_at::DATE AS day, r.mk, i.channel,
-               (CASE WHEN fr.t IS NOT NULL THEN greatest(date_diff('second', i.occurred_at, fr.t), 0) END)::INTEGER
-                   AS seconds
-        FROM interactions i JOIN r_member r USING (member_id) LEFT JOIN fr USING (interaction_id)
-        WHERE i.direction = 'inbound' AND NOT r.is_employee AND i.interaction_id IS NOT NULL
-          AND NOT list_contains(['like', 'share', 'view', 'follow'], coalesce(i.action, 'interaction'))""",
-    # inbound (anonymous and non-CRM handles too) and outbound per day and hour of week
-    "r_hour": """
-        SELECT i.occurred_at::DATE AS day, isodow(i.occurred_at)::TINYINT AS weekday, hour(i.occurred_at)::TINYINT AS hour,
-               i.channel, i.direction, r.in_crm, coalesce(r.is_employee, false) AS is_employee,
-               i.member_id IS NOT NULL AS known, count(*)::INTEGER AS n
-        FROM interactions i LEFT JOIN r_member r USING (member_id) GROUP BY ALL""",
-    # broadcasts with their customer responses; outbound contacts per member and day
-    "r_post": """
-        WITH resp AS (SELECT i.in_reply_to AS interaction_id, count(*) AS n
-                      FROM interactions i JOIN r_member r USING (member_id)
-                      WHERE i.direction = 'inbound' AND NOT r.is_employee AND i.in_reply_to IS NOT NULL GROUP BY 1)
-        SELECT o.occurred_at::DATE AS day, o.channel, coalesce(resp.n, 0)::INTEGER AS responses
-        FROM interactions o LEFT JOIN resp USING (interaction_id)
-        WHERE o.direction = 'outbound' AND o.in_reply_to IS NULL""",
-    "r_contact": """
-        SELECT DISTINCT o.occurred_at::DATE AS day, r.mk FROM interactions o JOIN r_member r USING (member_id)
-        WHERE o.direction = 'outbound'""",
-}
-
-M = "CAST(date_trunc('month', day) AS DATE)"
-PROTOTYPE_SET: dict[str, str] = {
-    "participation_rate": f"""
-        WITH pm AS (SELECT DISTINCT {M} AS period, mk FROM r_day),
-        ends AS (SELECT period, least(CAST(period + INTERVAL 1 MONTH AS DATE) - 1, (SELECT max(day) FROM r_day)) AS e
-                 FROM (SELECT DISTINCT period FROM pm)),
-        c AS (SELECT r.mk, coalesce(r.joined_at, f.first_day) AS joined, r.churned_at AS churned
-              FROM r_member r LEFT JOIN (SELECT mk, min(day) AS first_day FROM r_day GROUP BY 1) f USING (mk)
-              WHERE r.in_crm AND NOT r.is_employee),
-        ev AS (SELECT joined AS d, count(*) AS delta FROM c GROUP BY 1
-               UNION ALL SELECT greatest(churned, joined), -count(*) FROM c WHERE churned IS NOT NULL GROUP BY 1),
-        size AS (SELECT e.period, sum(ev.delta) AS n FROM ends e JOIN ev ON coalesce(ev.d, DATE '0001-01-01') <= e.e
-                 GROUP BY 1),
-        act AS (SELECT pm.period, count(*) AS active,
-                       count(*) FILTER ((c.joined IS NULL OR c.joined <= e.e) AND (c.churned IS NULL OR c.churned > e.e)
-                                        AND c.mk IS NOT NULL) AS in_c
-                FROM pm JOIN ends e USING (period) LEFT JOIN c USING (mk) GROUP BY 1)
-        SELECT period, active, in_c, size.n, in_c / size.n AS value FROM act JOIN size USING (period) ORDER BY 1""",
-    "activity_per_active_member": f"""
-        SELECT period, sum(n) AS activity, count(*) AS active, avg(n), median(n), quantile_cont(n, 0.9)
-        FROM (SELECT {M} AS period, mk, sum(n) AS n FROM r_day GROUP BY ALL) GROUP BY 1 ORDER BY 1""",
-    "first_response_time": f"""
-        SELECT {M} AS period, count(*) AS answerable, count(seconds) AS answered, median(seconds) / 3600.0,
-               quantile_cont(seconds, 0.9) / 3600.0, count(*) FILTER (seconds <= 3600) / count(*),
-               count(*) FILTER (seconds <= 86400) / count(*)
-        FROM r_answer GROUP BY 1 ORDER BY 1""",
-    "dau_wau_mau": f"""
-        WITH ev AS (SELECT unnest([day, least(nxt, day + 7), least(nxt, day + 30)]) AS t,
-                           unnest([1, 0, 0]) AS d1, unnest([1, -1, 0]) AS d7, unnest([1, 0, -1]) AS d30 FROM r_md),
-        agg AS (SELECT t, sum(d1) AS d1, sum(d7) AS d7, sum(d30) AS d30 FROM ev GROUP BY t),
-        daily AS (SELECT t AS day, d1 AS dau, sum(d7) OVER (ORDER BY t) AS wau, sum(d30) OVER (ORDER BY t) AS mau
-                  FROM agg)
-        SELECT {M} AS period, avg(dau), avg(wau), avg(mau) FROM daily
-        WHERE day <= (SELECT max(day) FROM r_md) GROUP BY 1 ORDER BY 1""",
-    "stickiness_distribution": f"""
-        SELECT k, count(*) FROM (SELECT mk, count(DISTINCT {M}) AS k FROM r_day GROUP BY 1) GROUP BY 1 ORDER BY 1""",
-    "participation_inequality": """
-        WITH pm AS (SELECT mk, sum(n) AS n FROM r_day GROUP BY 1),
-        ranked AS (SELECT n, coalesce(sum(n) OVER (ORDER BY n DESC, mk ROWS BETWEEN UNBOUNDED PRECEDING
-                                                   AND 1 PRECEDING), 0) AS before,
-                          row_number() OVER (ORDER BY n DESC, mk) AS r, sum(n) OVER () AS total, count(*) OVER () AS a
-                   FROM pm)
-        SELECT count(*) FILTER (5 * before < 4 * total), count(*) FILTER (2 * before < total),
-               2.0 * sum((a - r + 1) * n::DOUBLE) / (count(*) * sum(n)::DOUBLE) - (count(*) + 1.0) / count(*)
-        FROM ranked""",
-    "participation_lorenz": """
-        SELECT i, cum FROM (SELECT row_number() OVER (ORDER BY n, mk) AS i,
-                                   sum(n) OVER (ORDER BY n, mk ROWS UNBOUNDED PRECEDING) AS cum
-                            FROM (SELECT mk, sum(n) AS n FROM r_day GROUP BY 1))
-        WHERE i % 1000 = 0""",
-    "response_time_distribution": """
-        SELECT CASE WHEN seconds IS NULL THEN 6 WHEN seconds <= 900 THEN 0 WHEN seconds <= 3600 THEN 1
-                    WHEN seconds <= 14400 THEN 2 WHEN seconds <= 86400 THEN 3 WHEN seconds <= 259200 THEN 4 ELSE 5 END,
-               count(*) FROM r_answer GROUP BY 1 ORDER BY 1""",
-    "customer_responses_per_post": f"""
-        SELECT {M} AS period, count(*), sum(responses) FROM r_post GROUP BY 1 ORDER BY 1""",
-    "activity_heatmap": """
-        SELECT weekday, hour, sum(n) FILTER (direction = 'inbound' AND known AND NOT is_employee),
-               sum(n) FILTER (direction = 'outbound') FROM r_hour GROUP BY ALL ORDER BY ALL""",
-    "channel_presence": """
-        SELECT channel, count(DISTINCT mk), sum(n) FROM r_day GROUP BY 1 ORDER BY 2 DESC""",
-    "channel_mix": f"""
-        SELECT {M} AS period, channel, sum(n), count(DISTINCT mk) FROM r_day GROUP BY ALL ORDER BY ALL""",
-    "identified_share": f"""
-        SELECT {M} AS period, sum(n), sum(n) FILTER (in_crm) FROM r_hour
-        WHERE direction = 'inbound' AND NOT is_employee GROUP BY 1 ORDER BY 1""",
-    "influentials_engaged": f"""
-        WITH pm AS (SELECT {M} AS period, mk, max(max_reach) AS max_reach FROM r_day GROUP BY ALL),
-        ranked AS (SELECT pm.period, pm.mk, coalesce(r.followers, pm.max_reach) AS reach,
-                          row_number() OVER (PARTITION BY pm.period ORDER BY coalesce(r.followers, pm.max_reach) DESC
-                                             NULLS LAST, r.member_id) AS rk,
-                          count(*) OVER (PARTITION BY pm.period) AS a
-                   FROM pm JOIN r_member r USING (mk)),
-        infl AS (SELECT period, mk FROM ranked WHERE reach IS NOT NULL AND rk <= ceil(0.01 * a)),
-        eng AS (SELECT DISTINCT {M} AS period, mk FROM r_contact WHERE mk IN (SELECT mk FROM infl))
-        SELECT i.period, count(*), count(e.mk), count(e.mk) / count(*) FROM infl i LEFT JOIN eng e USING (period, mk)
-        GROUP BY 1 ORDER BY 1""",
-    "influentials": """
-        WITH hi AS (SELECT max(day) AS hi FROM r_day),
-        am AS (SELECT d.mk, max(d.max_reach) AS max_reach, sum(d.n) FILTER (d.day > hi.hi - 90) AS love
-               FROM r_day d, hi GROUP BY 1),
-        ranked AS (SELECT am.mk, r.member_id, coalesce(am.love, 0) AS love, coalesce(r.followers, am.max_reach) AS reach,
-                          row_number() OVER (ORDER BY coalesce(r.followers, am.max_reach) DESC NULLS LAST, r.member_id)
-                              AS rk, count(*) OVER () AS a
-                   FROM am JOIN r_member r USING (mk))
-        SELECT member_id, love, reach, love * reach AS gravity, mk IN (SELECT mk FROM r_contact) AS engaged
-        FROM ranked WHERE reach IS NOT NULL AND rk <= ceil(0.01 * a) ORDER BY gravity DESC LIMIT 50""",
-}
-
-
-def rollup_prototype(con, repeat: int) -> dict:
-    """Build the prototype rollups (timed: what an import / undo would add) and run the page set on
-    them; checks a few results against the real metrics."""
-    rec: dict = {}
-    t = time.perf_counter()
-    for name, sql in ROLLUPS.items():
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
-    rec["rollup_build_s"] = round(time.perf_counter() - t, 2)
-    rec["rollup_rows"] = {n: con.execute(f"SELECT count(*) FROM {n}").fetchall()[0][0] for n in ROLLUPS}
-    times: dict[str, list[float]] = {n: [] for n in PROTOTYPE_SET}
-    results = {}
-    for _ in range(repeat):
-        for name, sql in PROTOTYPE_SET.items():
-            t = time.perf_counter()
-            results[name] = con.execute(sql).df()
-            times[name].append(time.perf_counter() - t)
-    rec["rollup_page_s"] = round(sum(min(v) for v in times.values()), 3)
-    rec["rollup_per_metric_s"] = {k: round(min(v), 3) for k, v in times.items()}
-    rate = get("participation_rate").compute(con, Filters(), grain="month")
-    frt = get("first_response_time").compute(con, Filters(), grain="month", by="period")
-    rec["rollup_agrees"] = bool(
-        list(results["participation_rate"]["active"]) == list(rate["active_members"])
-        and np.allclose(results["participation_rate"]["value"], rate["value"])
-        and list(results["first_response_time"]["answered"]) == list(frt["answered"]))
-    for name in ROLLUPS:
-        con.execute(f"DROP TABLE {name}")
-    return rec
-
-
-# ------------------------------------------------------------------------------------------
-
-def bench(size: int, repeat: int, skip_pandas: bool, prototype: bool) -> dict:
+def bench(size: int, repeat: int, skip_pandas: bool) -> dict:
     rec: dict = {"interactions": size}
     t = time.perf_counter()
     con, data = fresh_workspace(size)
@@ -534,8 +359,6 @@ def bench(size: int, repeat: int, skip_pandas: bool, prototype: bool) -> dict:
         rec["pandas_per_metric_s"] = {k: round(v, 3) for k, v in ptimes.items()}
         rec["ratio"] = round(rec["pandas_s"] / rec["sql_best_s"], 1)
         rec["agree"] = agreement(frames, pframes)
-    if prototype:
-        rec.update(rollup_prototype(con, repeat))
     rec["load_avg"] = [round(x, 2) for x in os.getloadavg()]
     con.close()
     return rec
@@ -563,21 +386,6 @@ def write_results(records: list[dict]) -> None:
             pandas_s = r.get("pandas_per_metric_s", {}).get(name)
             cells += [f"{r['sql_per_metric_s'][name]:.3f}", "–" if pandas_s is None else f"{pandas_s:.3f}"]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    proto = [r for r in records if "rollup_page_s" in r]
-    if proto:
-        lines += ["", "Prototype of the proposed derived tables (TEMP tables built from the workspace; the same page "
-                  "set, month grain, no filters):", "",
-                  "| interactions | build the rollups (import / undo cost) | page set on rollups | vs pandas | "
-                  "rows in rollups | same numbers |", "|---:|---:|---:|---:|---|---|"]
-        for r in proto:
-            rows = ", ".join(f"{k} {v:,}" for k, v in r["rollup_rows"].items())
-            vs = f"{r['pandas_s'] / r['rollup_page_s']:.1f}×" if "pandas_s" in r else "–"
-            lines.append(f"| {r['interactions']:,} | {r['rollup_build_s']:.1f} s | {r['rollup_page_s']:.2f} s | {vs} | "
-                         f"{rows} | {'yes' if r['rollup_agrees'] else 'NO'} |")
-        lines += ["", "| metric on rollups | " + " | ".join(f"{r['interactions']:,}" for r in proto) + " |",
-                  "|---|" + "---:|" * len(proto)]
-        for name in PROTOTYPE_SET:
-            lines.append(f"| {name} | " + " | ".join(f"{r['rollup_per_metric_s'][name]:.3f}" for r in proto) + " |")
     lines += ["", END]
     block = "\n".join(lines)
     text = RESULTS.read_text() if RESULTS.exists() else f"# Participation page benchmark\n\n{START}\n{END}\n"
@@ -595,13 +403,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeat", type=int, default=2, help="runs of the SQL set (uncached each time)")
     p.add_argument("--skip-pandas", action="store_true")
     p.add_argument("--no-write", action="store_true", help="print only; leave the results file alone")
-    p.add_argument("--rollup-prototype", action="store_true",
-                   help="also build the proposed derived tables (TEMP) and time the page set on them")
     args = p.parse_args(argv)
     print(json.dumps({"machine": machine()}))
     records = []
     for size in args.sizes:
-        rec = bench(size, args.repeat, args.skip_pandas, args.rollup_prototype)
+        rec = bench(size, args.repeat, args.skip_pandas)
         print(json.dumps(rec), flush=True)
         records.append(rec)
     if not args.no_write:
