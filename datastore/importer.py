@@ -751,8 +751,12 @@ def _load(cur, ds, name, profile, mapping, constants, options, say, hasher, hash
              "date_formats": formats}
     _log(cur, import_id, report, content_hash, options, extra)
     if status == "loaded":
-        bump_data_version(cur)
-        rollups.refresh(cur)
+        unchanged = not (rows_loaded or rows_updated) and rollups.fresh(cur)
+        bump_data_version(cur)  # the import log changed: pages listing imports must see it
+        if unchanged:  # every row already stored: the rollups still describe the data
+            rollups.stamp(cur)
+        else:
+            rollups.refresh(cur)
     cur.execute("DROP VIEW IF EXISTS _stage")
     for t in ("_stage0", "_pick", "_conflict", "_new", "_old", "_keep"):
         cur.execute(f"DROP TABLE IF EXISTS {t}")

@@ -54,13 +54,13 @@ _ACTIVITY_DAY = """
            min(i.occurred_at) AS first_at, max(i.occurred_at) AS last_at, max(i.reach) AS max_reach
     FROM interactions i JOIN member_dim d USING (member_id)
     WHERE i.direction = 'inbound' AND NOT d.is_employee
-    GROUP BY ALL ORDER BY period, d.mk"""
+    GROUP BY ALL"""
 
 
 _ACTIVE_DAYS = """
     CREATE OR REPLACE TABLE active_days AS
     SELECT period, mk, lead(period) OVER (PARTITION BY mk ORDER BY period) AS nxt
-    FROM (SELECT DISTINCT period, mk FROM activity_day) ORDER BY period, mk"""
+    FROM (SELECT DISTINCT period, mk FROM activity_day)"""
 
 # A member active on `day` (next active day `nxt`) counts in the W-day window ending on t for t in
 # [day, least(nxt, day + W)): +1 there, -1 after; running sums count them (metrics.participation).
@@ -87,7 +87,7 @@ _MESSAGES = """
                  THEN greatest(date_diff('second', i.occurred_at, fr.replied_at), 0) END)::BIGINT AS seconds
     FROM interactions i JOIN member_dim d USING (member_id) LEFT JOIN fr USING (interaction_id)
     WHERE i.direction = 'inbound' AND NOT d.is_employee AND i.interaction_id IS NOT NULL
-    ORDER BY i.occurred_at"""
+"""
 
 _HOURLY = """
     CREATE OR REPLACE TABLE hourly AS
@@ -96,7 +96,7 @@ _HOURLY = """
            i.member_id IS NOT NULL AS known, coalesce(d.in_crm, FALSE) AS in_crm,
            coalesce(d.is_employee, FALSE) AS is_employee, count(*)::INTEGER AS n
     FROM interactions i LEFT JOIN member_dim d USING (member_id)
-    GROUP BY ALL ORDER BY period"""
+    GROUP BY ALL"""
 
 _CONTACTS = """
     CREATE OR REPLACE TABLE contacts AS
@@ -116,8 +116,7 @@ _POSTS = """
                   WHERE i.direction = 'inbound' AND i.in_reply_to IS NOT NULL AND NOT d.is_employee GROUP BY 1)
     SELECT o.occurred_at, o.channel, coalesce(resp.n, 0)::INTEGER AS responses
     FROM interactions o LEFT JOIN resp USING (interaction_id)
-    WHERE o.direction = 'outbound' AND o.in_reply_to IS NULL AND o.interaction_id IS NOT NULL
-    ORDER BY o.occurred_at"""
+    WHERE o.direction = 'outbound' AND o.in_reply_to IS NULL AND o.interaction_id IS NOT NULL"""
 
 _INBOUND_ACTIONS = """
     CREATE OR REPLACE TABLE inbound_actions AS
@@ -130,7 +129,7 @@ def _coarser(grain: str) -> str:
     CREATE OR REPLACE TABLE activity_{grain} AS
     SELECT CAST(date_trunc('{grain}', period) AS DATE) AS period, mk, channel, sum(n)::INTEGER AS n,
            min(first_at) AS first_at, max(last_at) AS last_at, max(max_reach) AS max_reach
-    FROM activity_day GROUP BY ALL ORDER BY period, mk"""
+    FROM activity_day GROUP BY ALL"""
 
 
 def refresh(con: duckdb.DuckDBPyConnection) -> None:
@@ -139,6 +138,12 @@ def refresh(con: duckdb.DuckDBPyConnection) -> None:
     for sql in (_MEMBER_DIM, _ACTIVITY_DAY, _coarser("week"), _coarser("month"), _ACTIVE_DAYS, _DAILY_ACTIVE,
                 _MESSAGES, _HOURLY, _CONTACTS, _POSTS, _INBOUND_ACTIONS):
         con.execute(sql)
+    stamp(con)
+
+
+def stamp(con: duckdb.DuckDBPyConnection) -> None:
+    """Mark the rollups as describing the current data version (after a change that left the
+    canonical tables as they were)."""
     set_setting(con, STAMP, _stamp(con))
 
 

@@ -124,3 +124,13 @@ def generated(tmp_path_factory):
 def test_rollups_equal_raw_under_filters(generated, name, options):
     for filters in FILTER_SETS:
         compute(generated, name, filters, **options)  # asserts rollup result == raw result
+
+
+def test_reimporting_the_same_file_keeps_the_rollups_without_a_rebuild(workspace, write_file, monkeypatch):
+    path = write_file("interactions.csv", INTERACTIONS)
+    import_file(workspace, path)
+    calls = []
+    monkeypatch.setattr(rollups, "refresh", lambda con: calls.append(con))
+    report = import_file(workspace, path)
+    assert report.rows_loaded == 0 and report.rows_duplicate == 7
+    assert calls == [] and rollups.fresh(workspace)
