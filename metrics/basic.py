@@ -5,9 +5,10 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from metrics.filters import Filters, activity_cte, check_grain
-from metrics.periods import bounds_cte, spine_cte, trunc
+from metrics.filters import Filters, check_grain
+from metrics.periods import spine_cte
 from metrics.registry import register
+from metrics.source import activity_ctes
 
 
 @register("row_counts", "Rows, distinct members and date span per canonical table", "rows")
@@ -29,9 +30,13 @@ def row_counts(cur: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame
 def active_members(cur: duckdb.DuckDBPyConnection, filters: Filters, grain: str = "month") -> pd.DataFrame:
     check_grain(grain)
     sql = f"""
-        WITH {activity_cte()}, {bounds_cte()}, {spine_cte(grain)},
-        agg AS (SELECT {trunc(grain, 'occurred_at')} AS period, count(DISTINCT member_id) AS n
-                FROM activity GROUP BY 1)
+        WITH {activity_ctes(cur, filters, grain)},
+        agg AS (SELECT period, count(DISTINCT mk) AS n, min(first_at) AS lo, max(last_at) AS hi
+                FROM activity GROUP BY 1),
+        bounds AS (SELECT coalesce(CAST($f_start AS DATE), min(lo)::DATE) AS lo,
+                          coalesce(CAST($f_end_excl AS DATE) - 1, max(hi)::DATE) AS hi FROM agg),
+        {spine_cte(grain)}
         SELECT s.period, coalesce(a.n, 0) AS value
         FROM spine s LEFT JOIN agg a USING (period) ORDER BY s.period"""
-    return cur.execute(sql, filters.params()).df()
+    params = {k: v for k, v in filters.params().items() if f"${k}" in sql}  # DuckDB refuses unused ones
+    return cur.execute(sql, params).df()
