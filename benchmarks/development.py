@@ -193,6 +193,7 @@ def run_size(n: int, repeat: int) -> dict:
     del data
     load = os.getloadavg()[0]
     duck = run_duckdb(con, repeat)
+    load_after = os.getloadavg()[0]
     rss_duck = round(peak_rss_mb())
     pand = run_pandas(con)
     a = duck["level_sizes"].pivot(index="period", columns="level", values="members")
@@ -200,7 +201,8 @@ def run_size(n: int, repeat: int) -> dict:
     b.index = a.index[: len(b)]
     same = bool((a.to_numpy() == b.to_numpy()).all()) if a.shape == b.shape else False
     con.close()
-    return {"size": n, "transactions": n_tx, "build_s": build, "load": round(load, 1), "duckdb": duck["per"],
+    return {"size": n, "transactions": n_tx, "build_s": build, "load": round(load, 1),
+            "load_after": round(load_after, 1), "duckdb": duck["per"],
             "duckdb_total": duck["total"], "clv_s": duck["clv"], "clv_customers": duck["customers"],
             "pandas": pand["per"], "pandas_total": pand["total"], "ladder_check": same, "peak_mb": rss_duck}
 
@@ -209,15 +211,16 @@ def write(results: list[dict], fit: dict) -> None:
     lines = [
         "# Development page benchmark", "",
         "`python -m benchmarks.development --sizes " + " ".join(str(r["size"]) for r in results) + "`", "",
-        f"Machine: {machine()}. Shared and loaded machine (load average in the table); best of the repeats, "
-        "seconds, nothing cached.", "",
+        f"Machine: {machine()}. Shared and loaded machine (1-minute load average before / after the DuckDB "
+        "runs in the table); best of the repeats, seconds, nothing cached.", "",
         "| interactions | transactions | load avg | DuckDB page set (without CLV) | CLV (query + fits + scores) "
         "| customers fitted | pandas (ladder, stages, curves, participation) | pandas / DuckDB | ladder sizes equal |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|:---:|",
     ]
     for r in results:
         ratio = r["pandas_total"] / r["duckdb_total"] if r["duckdb_total"] else float("nan")
-        lines.append(f"| {r['size']:,} | {r['transactions']:,} | {r['load']} | **{r['duckdb_total']}** | {r['clv_s']} "
+        lines.append(f"| {r['size']:,} | {r['transactions']:,} | {r['load']} / {r.get('load_after', '?')} "
+                     f"| **{r['duckdb_total']}** | {r['clv_s']} "
                      f"| {r['clv_customers']:,} | {r['pandas_total']} | {ratio:.1f}x | {r['ladder_check']} |")
     lines += ["", "Per metric (seconds):", ""]
     for r in results:

@@ -13,9 +13,13 @@ Definitions: METRICS.md, "Customer development". Conventions used throughout thi
   start with the filter). A month not over at the data's last date is measured at that date and
   marked ``is_partial``.
 
-Ladder and stage sizes, migrations and promotion / demotion rates all derive from one grouped
-query (``transitions``): per month and (previous level, level, previous stage, stage) the number
-of members. ``(new)`` = not in the community the month before, ``(left)`` = no longer in it.
+Ladder and stage sizes, migrations and promotion / demotion rates all derive from one table
+(``transitions``): per month and (previous level, level, previous stage, stage) the number of
+members. ``(new)`` = not in the community the month before, ``(left)`` = no longer in it. It is
+counted in numpy from integer arrays a few lean queries return (see the comment above
+``transitions``); ``engagement_ladder`` keeps the per-member SQL (the reference definition).
+Member attributes come from ``mdim`` (metrics.source: the member_dim rollup when fresh, else
+members_current) and activity from the rollups when they answer exactly, else ``interactions``.
 """
 
 from __future__ import annotations
@@ -27,10 +31,12 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from datastore import rollups
 from metrics import clv as clvm
-from metrics.filters import Filters, activity_cte, check_grain
+from metrics.filters import Filters, activity_cte, check_grain, interaction_where
 from metrics.periods import spine_cte, trunc
 from metrics.registry import register
+from metrics.source import MDIM_RAW, activity_ctes, mdim_cte, pick
 
 LEVELS: tuple[str, ...] = ("Observer", "Explorer", "Participant", "Contributor", "Advocate")
 STAGES: tuple[str, ...] = ("prospect", "customer", "repeat", "advocate")
@@ -106,19 +112,14 @@ def ladder_params(window_days=30, explorer=1, participant=2, contributor=7, advo
 # --------------------------------------------------------------------------------------------
 # Shared SQL
 # --------------------------------------------------------------------------------------------
-_NON_EMPLOYEE = "member_id NOT IN (SELECT member_id FROM members_current WHERE is_employee)"
-_SEGMENT = ("(len($f_segments) = 0 OR {col} IN "
-            "(SELECT member_id FROM members_current WHERE list_contains($f_segments, segment)))")
-
-
-def _purchases_cte(*, use_dates: bool = False, end_param: str | None = None) -> str:
-    """`purch(member_id, day, amount)`: purchase days (non-refund lines merged per day);
-    `rev(member_id, day, amount)`: net revenue per member and day (refund lines included)."""
-    conds = [
-        "t.member_id IS NOT NULL",
-        f"t.{_NON_EMPLOYEE}",
-        _SEGMENT.format(col="t.member_id"),
-    ]
+def _purchases_cte(filters: Filters, *, use_dates: bool = False, end_param: str | None = None) -> str:
+    """`purch(member_id, day, amount)`: purchase days (non-refund lines merged per day, their value);
+    `rev(member_id, day, amount)`: net revenue per member and day (refund lines included). Both
+    from one grouping of the lines by member and day. Needs the `mdim` CTE (metrics.source) before
+    it: employees and the segment filter come from there (the member_dim rollup when fresh)."""
+    conds = ["t.member_id IS NOT NULL", "t.member_id NOT IN (SELECT member_id FROM mdim WHERE is_employee)"]
+    if filters.segments:
+        conds.append("t.member_id IN (SELECT member_id FROM mdim WHERE list_contains($f_segments, segment))")
     if use_dates:
         conds += ["($f_start IS NULL OR t.occurred_at >= $f_start)",
                   "($f_end_excl IS NULL OR t.occurred_at < $f_end_excl)"]
@@ -129,14 +130,18 @@ def _purchases_cte(*, use_dates: bool = False, end_param: str | None = None) -> 
         SELECT t.member_id, t.occurred_at::DATE AS day, t.amount::DOUBLE AS amount,
                coalesce(t.is_refund, FALSE) OR coalesce(t.amount, 0) < 0 AS refund
         FROM transactions t WHERE {where}),
-    purch AS (SELECT member_id, day, sum(amount) AS amount FROM tx WHERE NOT refund GROUP BY 1, 2),
-    rev AS (SELECT member_id, day, sum(amount) AS amount FROM tx GROUP BY 1, 2)"""
+    pday AS (SELECT member_id, day, sum(amount) FILTER (WHERE NOT refund) AS bought,
+                    bool_or(NOT refund) AS is_purchase, sum(amount) AS net
+             FROM tx GROUP BY 1, 2),
+    purch AS (SELECT member_id, day, bought AS amount FROM pday WHERE is_purchase),
+    rev AS (SELECT member_id, day, net AS amount FROM pday)"""
 
 
 def _crm_cte() -> str:
+    """`crm`: the CRM's non-employee members (segment filter applied); needs `mdim`."""
     return """crm AS (
         SELECT member_id, joined_at::DATE AS joined_at, churned_at::DATE AS churned_at, referred_by
-        FROM members_current
+        FROM mdim
         WHERE NOT coalesce(is_employee, FALSE)
           AND (len($f_segments) = 0 OR list_contains($f_segments, segment)))"""
 
@@ -158,12 +163,12 @@ def _months_cte() -> str:
               FROM bounds WHERE lo IS NOT NULL AND hi IS NOT NULL AND lo <= hi))"""
 
 
-def _states_sql() -> str:
+def _states_sql(filters: Filters) -> str:
     """CTE chain ending in `states(period, as_of, is_partial, member_id, active_days,
     share_reply, referrals, level, purchases, stage)`: every community member at every month end.
     Per-member facts (first / second purchase day, first referral) ride on `people` (one row per
     member) and the window counts are one keyed join: the big months x people join stays lean."""
-    return f"""WITH {activity_cte(use_dates=False)}, {_purchases_cte()}, {_crm_cte()}, {_months_cte()},
+    return f"""WITH {MDIM_RAW}, {activity_cte(use_dates=False)}, {_purchases_cte(filters)}, {_crm_cte()}, {_months_cte()},
     mdays AS (
         SELECT member_id, occurred_at::DATE AS day,
                count(*) FILTER (WHERE list_contains($l_adv_types, action)) AS sr
@@ -253,32 +258,285 @@ def engagement_ladder(cur: duckdb.DuckDBPyConnection, filters: Filters, month=No
         text = str(month)
         one = _date_opt("month", text + "-01" if len(text) == 7 else text).replace(day=1)
     params["only"] = one
-    sql = _states_sql() + """
+    sql = _states_sql(filters) + """
         SELECT * FROM states WHERE $only IS NULL OR period = $only ORDER BY period, member_id"""
     return _run(cur, sql, params)
+
+
+# The month-end states in bulk. `engagement_ladder` lists every member at every month end with the
+# SQL above (the reference). `transitions` only needs counts, so it never builds the member x month
+# rows in SQL: a few lean queries fetch per-member facts and the active days as integer arrays
+# (member key, day number), and numpy walks the months with one vector over the members per month
+# (trailing-window counts by bincount over each window's rows, `_Windows`; level and stage codes by
+# arithmetic; the move counts by bincount of (previous state, state) codes). Members are keyed by the integer
+# `member_dim.mk` (computed on the fly with the same definition when the rollups are stale or a
+# campaign filter is set: then the activity comes from `interactions` too); purchasers seen only
+# in the transactions get keys after the largest mk.
+_NEVER = 2**30  # day number for a missing date: after every month end
+_DAY0 = date(1970, 1, 1)
+
+
+def _dayno(expr: str) -> str:
+    """SQL: the date ``expr`` as days since 1970-01-01 (INTEGER), ``_NEVER`` when NULL."""
+    return f"coalesce(CAST(CAST({expr} AS DATE) - DATE '1970-01-01' AS INTEGER), {_NEVER})"
+
+
+_MDX_ROLLUP = ("mdx AS (SELECT mk, member_id, in_crm, is_employee, segment, joined_at, churned_at, referred_by "
+               "FROM member_dim)")
+# The definition of datastore.rollups' member_dim (the columns used here), for the raw path.
+_MDX_RAW = """mdx AS (
+        SELECT (row_number() OVER (ORDER BY ids.member_id))::INTEGER AS mk, ids.member_id,
+               m.member_id IS NOT NULL AS in_crm, coalesce(m.is_employee, FALSE) AS is_employee,
+               m.segment, m.joined_at, m.churned_at, m.referred_by
+        FROM (SELECT member_id FROM interactions WHERE member_id IS NOT NULL
+              UNION SELECT member_id FROM members) ids
+        LEFT JOIN members_current m USING (member_id))"""
+
+
+def _fetch(cur: duckdb.DuckDBPyConnection, sql: str, params: dict) -> dict[str, np.ndarray]:
+    used = set(re.findall(r"\$([a-z_][a-z0-9_]*)", sql))
+    out = cur.execute(sql, {k: v for k, v in params.items() if k in used}).fetchnumpy()
+    return {k: np.asarray(v) for k, v in out.items()}
+
+
+class _Windows:
+    """Rows (day, slot[, weight]) arranged so that each month's trailing window (as_of - w, as_of]
+    is one contiguous slice; ``count(t)`` = per slot, the rows (or the weights) in month t's window.
+    The rows are grouped by which of the window edges they fall between: a stable radix sort on a
+    small integer key (the rollups keep no particular row order), skipped when already by day."""
+
+    def __init__(self, day: np.ndarray, slot: np.ndarray, as_of: np.ndarray, w: int, size: int, weight=None):
+        self.size, self.slot, self.weight = size, slot, weight
+        if len(day) < 2 or bool((day[1:] >= day[:-1]).all()):
+            self.bounds = np.searchsorted(day, np.stack([as_of - w, as_of], axis=1), side="right")
+            return
+        edges = np.unique(np.concatenate([as_of - w, as_of]))
+        lo = int(day.min())
+        lut = np.searchsorted(edges, np.arange(lo, int(day.max()) + 1), side="left")  # edges below a day
+        key = lut.astype(np.uint8 if len(edges) < 255 else np.uint16)[day - lo]
+        order = np.argsort(key, kind="stable")
+        self.slot = slot[order]
+        self.weight = None if weight is None else weight[order]
+        start = np.concatenate([[0], np.cumsum(np.bincount(key, minlength=len(edges) + 1))])
+        # rows after edge j0 = as_of - w and up to edge j1 = as_of: keys j0 + 1 .. j1
+        j = np.searchsorted(edges, np.stack([as_of - w, as_of], axis=1))
+        self.bounds = start[j + 1]
+
+    def count(self, t: int) -> np.ndarray:
+        i, j = self.bounds[t]
+        return np.bincount(self.slot[i:j], None if self.weight is None else self.weight[i:j], minlength=self.size)
+
+
+def _ladder_inputs(cur: duckdb.DuckDBPyConnection, filters: Filters, params: dict) -> dict:
+    """Integer arrays for the month-end states (see above). Members are slots 0..size-1 (slot = mk;
+    slot 0 and the keys of members outside the filters never enter the community). Without fresh
+    rollups (or with a campaign filter) the member keys are computed once, as member_dim would be,
+    and read by the queries from an Arrow table registered on the cursor for the duration."""
+    if pick(cur, filters, "day") is not None:
+        return _ladder_arrays(cur, filters, params, _MDX_ROLLUP, fast=True)
+    name = f"_dev_mdx_{id(cur):x}"
+    cur.register(name, cur.sql(f"WITH {_MDX_RAW} SELECT * FROM mdx").to_arrow_table())
+    try:
+        return _ladder_arrays(cur, filters, params, f"mdx AS (SELECT * FROM {name})", fast=False)
+    finally:
+        cur.unregister(name)
+
+
+def _ladder_arrays(cur: duckdb.DuckDBPyConnection, filters: Filters, params: dict, mdx: str, *, fast: bool) -> dict:
+    seg_ok = "coalesce(len($f_segments) = 0 OR list_contains($f_segments, segment), FALSE)"
+    mem = _fetch(cur, f"""WITH {mdx}
+        SELECT mk, NOT is_employee AND {seg_ok} AS ok, in_crm, {_dayno('joined_at')} AS joined,
+               {_dayno('churned_at')} AS churned
+        FROM mdx""", params)
+    # Purchase days: the non-refund transaction lines (member key, day); first and second purchase
+    # day per member in numpy. Purchasers outside mdx (only in the transactions) are rare: when the
+    # join loses lines, their lines come with their member id from a second query.
+    lines = """tx AS (SELECT member_id, occurred_at FROM transactions
+        WHERE member_id IS NOT NULL AND NOT (coalesce(is_refund, FALSE) OR coalesce(amount, 0) < 0))"""
+    buy = _fetch(cur, f"""WITH {mdx}, {lines}
+        SELECT d.mk, {_dayno('tx.occurred_at')} AS day FROM tx JOIN mdx d USING (member_id)
+        WHERE NOT d.is_employee""", params)
+    ids = np.array([], dtype=object)
+    counted = f"""WITH {mdx}, {lines}
+        SELECT count(*) FROM tx WHERE member_id NOT IN (SELECT member_id FROM mdx WHERE is_employee)"""
+    if cur.execute(counted).fetchone()[0] > len(buy["mk"]):
+        alone = _fetch(cur, f"""WITH {mdx}, {lines}
+            SELECT member_id, {_dayno('occurred_at')} AS day FROM tx
+            WHERE member_id NOT IN (SELECT member_id FROM mdx)""", params)
+        ids, inverse = np.unique(alone["member_id"].astype(object), return_inverse=True)
+        buy = {"mk": np.concatenate([buy["mk"], -1 - inverse]), "day": np.concatenate([buy["day"], alone["day"]])}
+    # Referrals: (referrer key, the referred member's join day); the referrer's id when not in mdx.
+    ref = _fetch(cur, f"""WITH {mdx}
+        SELECT coalesce(r.mk, -1) AS mk, CASE WHEN r.mk IS NULL THEN m.referred_by END AS referred_by,
+               {_dayno('m.joined_at')} AS day
+        FROM mdx m LEFT JOIN mdx r ON r.member_id = m.referred_by
+        WHERE m.in_crm AND NOT m.is_employee AND m.referred_by IS NOT NULL AND m.joined_at IS NOT NULL""", params)
+    # Active days (member key, day) and the share / reply actions (member key, day, count).
+    chan = "(len($f_channels) = 0 OR list_contains($f_channels, {}.channel))"
+    if fast:
+        if filters.channels:
+            act = _fetch(cur, f"""SELECT DISTINCT mk, {_dayno('period')} AS day FROM activity_day
+                WHERE list_contains($f_channels, channel)""", params)
+        else:
+            act = _fetch(cur, f"SELECT mk, {_dayno('period')} AS day FROM active_days", params)
+        inbound = f"""SELECT d.mk, {_dayno('i.occurred_at')} AS day, 1 AS n FROM interactions i JOIN mdx d USING (member_id)
+            WHERE i.direction = 'inbound' AND NOT d.is_employee AND list_contains($l_adv_types, i.action)
+              AND {chan.format('i')}"""
+        if "messages" in rollups.TABLES:
+            # The `messages` rollup holds the activity rows that have an interaction_id, with mk and
+            # action: only the rows without an id are read from `interactions`.
+            inbound = f"""SELECT mk, {_dayno('occurred_at')} AS day, 1 AS n FROM messages
+                WHERE list_contains($l_adv_types, action) AND {chan.format('messages')}
+                UNION ALL {inbound.replace("WHERE ", "WHERE i.interaction_id IS NULL AND ", 1)}"""
+        sr = _fetch(cur, f"WITH {mdx} {inbound}", params)
+    else:
+        act = _fetch(cur, f"""WITH {mdx}
+            SELECT d.mk, {_dayno('i.occurred_at')} AS day,
+                   count(*) FILTER (WHERE list_contains($l_adv_types, i.action)) AS n
+            FROM interactions i JOIN mdx d USING (member_id)
+            WHERE i.direction = 'inbound' AND NOT d.is_employee AND {interaction_where('i', use_dates=False)}
+            GROUP BY ALL""", params)
+        keep = act["n"] > 0
+        sr = {"mk": act["mk"][keep], "day": act["day"][keep], "n": act["n"][keep]}
+
+    # Slots: mk, then the purchasers outside mdx (buy["mk"] = -1 - their index in ids).
+    top = int(mem["mk"].max()) + 1 if len(mem["mk"]) else 1
+    size = top + len(ids)
+    ok = np.zeros(size, bool)
+    ok[mem["mk"]] = mem["ok"]
+    ok[top:] = not filters.segments  # purchasers outside mdx: no segment, not employees
+    crm = mem["in_crm"] & ok[mem["mk"]]
+    joined = np.full(size, _NEVER, np.int32)
+    churned = np.full(size, _NEVER, np.int32)
+    joined[mem["mk"][crm]] = mem["joined"][crm]
+    churned[mem["mk"][crm]] = mem["churned"][crm]
+
+    # Employees are excluded by the queries; members outside the segment filter here.
+    def kept(slot: np.ndarray, *cols: np.ndarray) -> tuple[np.ndarray, ...]:
+        slot = slot.astype(np.int64)
+        if not filters.segments:
+            return (slot, *cols)
+        keep = ok[slot]
+        return (slot[keep], *(c[keep] for c in cols))
+
+    bslot = buy["mk"].astype(np.int64)
+    bslot, bday = kept(np.where(bslot < 0, top - 1 - bslot, bslot), buy["day"].astype(np.int32))
+    first_buy = np.full(size, _NEVER, np.int32)
+    np.minimum.at(first_buy, bslot, bday)
+    later = bday > first_buy[bslot]
+    second_buy = np.full(size, _NEVER, np.int32)
+    np.minimum.at(second_buy, bslot[later], bday[later])
+
+    rslot = ref["mk"].astype(np.int64)
+    lost = rslot < 0
+    if lost.any():
+        extra = {m: top + i for i, m in enumerate(ids)}
+        rslot[lost] = [extra.get(r, -1) for r in ref["referred_by"][lost]]
+    rkeep = rslot >= 0
+    ref_day, ref_slot = ref["day"][rkeep].astype(np.int32), rslot[rkeep]
+    first_ref = np.full(size, _NEVER, np.int32)
+    np.minimum.at(first_ref, ref_slot, ref_day)
+
+    act_slot, act_day = kept(act["mk"], act["day"].astype(np.int32))
+    first_act = np.full(size, _NEVER, np.int32)
+    np.minimum.at(first_act, act_slot, act_day)
+    sr_slot, sr_day, sr_n = kept(sr["mk"], sr["day"].astype(np.int32), sr["n"].astype(np.int64))
+
+    lows = [int(v.min()) for v in (act_day, bday) if len(v)]
+    highs = [int(v.max()) for v in (act_day, bday) if len(v)]
+    since = np.minimum(np.minimum(joined, first_act), first_buy)
+    return {"size": size, "since": since, "churned": churned, "first_buy": first_buy, "second_buy": second_buy,
+            "first_ref": first_ref, "act": (act_day, act_slot), "sr": (sr_day, sr_slot, sr_n),
+            "ref": (ref_day, ref_slot), "d0": min(lows, default=None), "d1": max(highs, default=None)}
+
+
+def _month_ends(filters: Filters, d0: int | None, d1: int | None) -> list[tuple[date, date, bool | None]]:
+    """(period, as_of, is_partial) per month: the `months` CTE on day numbers (d0 / d1 = the data's
+    first / last day; NULL-skipping least as in SQL)."""
+    first = _DAY0 + timedelta(days=d0) if d0 is not None else None
+    last = _DAY0 + timedelta(days=d1) if d1 is not None else None
+    lo = filters.start if filters.start is not None else first
+    his = [h for h in (filters.end, last) if h is not None]
+    hi = min(his) if his else None
+    if lo is None or hi is None or lo > hi:
+        return []
+    out, p = [], lo.replace(day=1)
+    while p <= hi:
+        nxt = (p + timedelta(days=32)).replace(day=1)
+        end = nxt - timedelta(days=1)
+        out.append((p, min(end, hi), None if last is None else end > last))
+        p = nxt
+    return out
+
+
+_STATES = [(lv, st) for lv in LEVELS for st in STAGES]  # code = level * 4 + stage
+_LEFT_CODE, _NEW_CODE = len(_STATES), len(_STATES) + 1
+_NCODE = len(_STATES) + 2
+
+
+def _labels() -> tuple[np.ndarray, np.ndarray]:
+    """For every (previous, current) code pair (index previous * _NCODE + current): the labels
+    (from_level, level, from_stage, stage) and the pair's rank when sorted on those strings."""
+    names = [*_STATES, (LEFT, LEFT), (NEW, NEW)]
+    pairs = [(names[a][0], names[b][0], names[a][1], names[b][1]) for a in range(_NCODE) for b in range(_NCODE)]
+    rank = np.empty(len(pairs), np.int64)
+    rank[sorted(range(len(pairs)), key=pairs.__getitem__)] = np.arange(len(pairs))
+    return np.array(pairs, dtype=object), rank
+
+
+_PAIRS, _PAIR_RANK = _labels()
 
 
 def transitions(cur: duckdb.DuckDBPyConnection, filters: Filters, **options) -> pd.DataFrame:
     """Per month: members by (from_level, level, from_stage, stage); ``from_*`` is the state at
     the previous month end of the range, ``(new)`` when not in the community then (every member in
     the first month); rows with level ``(left)`` count members who left the community. Columns
-    period, as_of, is_partial, from_level, level, from_stage, stage, members."""
-    params = _params(filters, **ladder_params(**options))
-    sql = _states_sql() + """,
-    prev AS (SELECT period, lead(period) OVER (ORDER BY period) AS next FROM months),
-    cur AS (SELECT member_id, period, level, stage FROM states),
-    prv AS (SELECT s.member_id, p.next AS period, s.level, s.stage
-            FROM states s JOIN prev p USING (period) WHERE p.next IS NOT NULL),
-    moves AS (
-        SELECT coalesce(c.period, v.period) AS period, coalesce(v.level, $new) AS from_level,
-               coalesce(c.level, $left) AS level, coalesce(v.stage, $new) AS from_stage,
-               coalesce(c.stage, $left) AS stage, count(*) AS members
-        FROM cur c FULL OUTER JOIN prv v ON c.member_id = v.member_id AND c.period = v.period
-        GROUP BY ALL)
-    SELECT m.period, m.as_of, m.is_partial, x.from_level, x.level, x.from_stage, x.stage, x.members
-    FROM moves x JOIN months m USING (period)
-    ORDER BY m.period, x.from_level, x.level, x.from_stage, x.stage"""
-    return _run(cur, sql, {**params, "new": NEW, "left": LEFT})
+    period, as_of, is_partial, from_level, level, from_stage, stage, members; ordered by period,
+    from_level, level, from_stage, stage. The same counts as grouping the `engagement_ladder` rows
+    of consecutive months (tests/test_development.py keeps that SQL as the reference)."""
+    lp = ladder_params(**options)
+    x = _ladder_inputs(cur, filters, {**filters.params(), **lp})
+    months = _month_ends(filters, x["d0"], x["d1"])
+    n_adv, size = lp["l_adv_n"], x["size"]
+    steps = (lp["l_explorer"], lp["l_participant"], lp["l_contributor"])
+    ends = np.array([(m[1] - _DAY0).days for m in months], np.int64)
+    act, sr, ref = (_Windows(*x[k][:2], ends, lp["l_window"], size, *x[k][2:]) for k in ("act", "sr", "ref"))
+
+    counts = np.zeros((len(months), _NCODE * _NCODE), np.int64)
+    prev = np.full(size, _NEW_CODE, np.int16)
+    for t, a in enumerate(ends):
+        days = act.count(t)
+        top = days >= steps[2]
+        level = (days >= steps[0]).astype(np.int16) + (days >= steps[1]) + top
+        if top.any():
+            adv = top & ((ref.count(t) > 0) | (sr.count(t) >= n_adv))
+            level += adv
+        else:
+            adv = top
+        bought = (x["first_buy"] <= a).astype(np.int16) + (x["second_buy"] <= a)
+        stage = bought + ((bought == 2) & (adv | (x["first_ref"] <= a)))
+        inside = (x["since"] <= a) & (x["churned"] > a)
+        now = np.where(inside, level * 4 + stage, _LEFT_CODE).astype(np.int16)
+        counts[t] = np.bincount(prev.astype(np.int64) * _NCODE + now, minlength=_NCODE * _NCODE)
+        prev = np.where(inside, now, _NEW_CODE).astype(np.int16)
+    counts[:, _NEW_CODE * _NCODE + _LEFT_CODE] = 0  # in neither month
+
+    t, code = np.nonzero(counts)
+    order = np.lexsort((_PAIR_RANK[code], t))  # the SQL's ORDER BY period, from_level, level, ...
+    t, code = t[order], code[order]
+    lab = _PAIRS[code] if len(code) else np.empty((0, 4), dtype=object)
+    per = pd.DataFrame(months, columns=["period", "as_of", "is_partial"])
+    text = "str" if len(code) else object  # as DuckDB's .df() gives them
+    return pd.DataFrame({
+        "period": pd.to_datetime(per["period"].to_numpy()[t]).astype("datetime64[us]"),
+        "as_of": pd.to_datetime(per["as_of"].to_numpy()[t]).astype("datetime64[us]"),
+        # unknown (NULL) when there is no data at all but a date range: nullable, as from DuckDB
+        "is_partial": pd.array(per["is_partial"].to_numpy()[t],
+                               dtype="boolean" if len(t) and per["is_partial"].isna().any() else bool),
+        "from_level": pd.Series(lab[:, 0], dtype=text), "level": pd.Series(lab[:, 1], dtype=text),
+        "from_stage": pd.Series(lab[:, 2], dtype=text), "stage": pd.Series(lab[:, 3], dtype=text),
+        "members": counts[t, code].astype("int64"),
+    })
 
 
 def _order(values: tuple[str, ...]) -> list[str]:
@@ -393,8 +651,8 @@ def stage_movement(cur: duckdb.DuckDBPyConnection, filters: Filters, **options) 
           "(non-employees, segment filter applied); empty when the column is not filled", "members",
           section="development")
 def lifecycle_stage_distribution(cur: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
-    sql = """
-        WITH m AS (SELECT lifecycle_stage FROM members_current
+    sql = f"""
+        WITH {mdim_cte(cur)}, m AS (SELECT lifecycle_stage FROM mdim
                    WHERE NOT coalesce(is_employee, FALSE)
                      AND (len($f_segments) = 0 OR list_contains($f_segments, segment))),
         g AS (SELECT coalesce(lifecycle_stage, '(none)') AS lifecycle_stage, count(*) AS members FROM m GROUP BY 1)
@@ -418,16 +676,19 @@ def value_curves(cur: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFra
     """Cohorts: members whose first-ever purchase falls in the date range; revenue up to the range
     end. Columns cohort, cohort_size, months_since, buyers, revenue, cumulative_revenue_per_member,
     net_revenue_retention, is_partial."""
-    sql = f"""WITH {_purchases_cte()},
-    firsts AS (SELECT member_id, min(day) AS first_day FROM purch GROUP BY 1),
-    coh AS (SELECT member_id, CAST(date_trunc('month', first_day) AS DATE) AS cohort FROM firsts
-            WHERE ($f_start IS NULL OR first_day >= $f_start) AND ($f_end_excl IS NULL OR first_day < $f_end_excl)),
+    # Straight from the lines, per member and month (first purchase day, net revenue): cohort
+    # members' first purchase is never after lim.hi, so limiting the lines to lim.hi loses no cohort.
+    sql = f"""WITH {mdim_cte(cur)}, {_purchases_cte(filters)},
+    lim AS (SELECT max(day) AS data_hi, least(coalesce(CAST($f_end_excl AS DATE) - 1, max(day)), max(day)) AS hi FROM tx),
+    pm AS (SELECT member_id, date_trunc('month', day) AS month, min(day) FILTER (WHERE NOT refund) AS first_buy,
+                  sum(amount) AS revenue
+           FROM tx, lim WHERE day <= lim.hi GROUP BY 1, 2),
+    coh AS (SELECT member_id, CAST(date_trunc('month', min(first_buy)) AS DATE) AS cohort FROM pm GROUP BY 1
+            HAVING min(first_buy) IS NOT NULL AND ($f_start IS NULL OR min(first_buy) >= $f_start)
+               AND ($f_end_excl IS NULL OR min(first_buy) < $f_end_excl)),
     sizes AS (SELECT cohort, count(*) AS n FROM coh GROUP BY 1),
-    lim AS (SELECT max(day) AS data_hi, least(coalesce(CAST($f_end_excl AS DATE) - 1, max(day)), max(day)) AS hi FROM rev),
-    r AS (SELECT c.cohort, datediff('month', c.cohort, date_trunc('month', v.day)) AS k,
-                 sum(v.amount) AS revenue, count(DISTINCT v.member_id) AS buyers
-          FROM coh c JOIN rev v USING (member_id), lim
-          WHERE v.day <= lim.hi GROUP BY 1, 2),
+    r AS (SELECT c.cohort, datediff('month', c.cohort, pm.month) AS k, sum(pm.revenue) AS revenue, count(*) AS buyers
+          FROM coh c JOIN pm USING (member_id) GROUP BY 1, 2),
     grid AS (SELECT s.cohort, s.n, unnest(range(0, datediff('month', s.cohort, date_trunc('month', lim.hi)) + 1)) AS k
              FROM sizes s, lim)
     SELECT g.cohort, g.n AS cohort_size, g.k AS months_since, coalesce(r.buyers, 0) AS buyers,
@@ -452,27 +713,29 @@ def value_curves(cur: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFra
 )
 def value_over_time(cur: duckdb.DuckDBPyConnection, filters: Filters, grain: str = "month") -> pd.DataFrame:
     g = check_grain(grain)
-    sql = f"""WITH {_purchases_cte()},
+    sql = f"""WITH {mdim_cte(cur)}, {_purchases_cte(filters)},
     bounds AS (SELECT coalesce(CAST($f_start AS DATE), min(day)) AS lo,
-                   least(coalesce(CAST($f_end_excl AS DATE) - 1, max(day)), max(day)) AS hi FROM rev),
+                   least(coalesce(CAST($f_end_excl AS DATE) - 1, max(day)), max(day)) AS hi FROM pday),
     {spine_cte(g)},
-    p AS (SELECT {trunc(g, 'day')} AS period, count(DISTINCT member_id) AS buyers, count(*) AS purchases,
-                 sum(amount) AS purchase_value FROM purch, bounds WHERE day BETWEEN bounds.lo AND bounds.hi GROUP BY 1),
-    v AS (SELECT {trunc(g, 'day')} AS period, sum(amount) AS revenue FROM rev, bounds
-          WHERE day BETWEEN bounds.lo AND bounds.hi GROUP BY 1),
-    nth AS (SELECT member_id, day, row_number() OVER (PARTITION BY member_id ORDER BY day) AS rn FROM purch),
-    firsts AS (SELECT {trunc(g, 'day')} AS period, count(*) FILTER (WHERE rn = 1) AS new_customers,
-                      count(*) FILTER (WHERE rn = 2) AS new_repeat FROM nth WHERE rn <= 2 GROUP BY 1),
+    pm AS (SELECT {trunc(g, 'day')} AS period, member_id, count(*) FILTER (WHERE is_purchase) AS purchases,
+                  sum(bought) AS value, sum(net) AS revenue
+           FROM pday, bounds WHERE day BETWEEN bounds.lo AND bounds.hi GROUP BY 1, 2),
+    pv AS (SELECT period, count(*) FILTER (WHERE purchases > 0) AS buyers, sum(purchases)::BIGINT AS purchases,
+                  sum(value) AS purchase_value, sum(revenue) AS revenue FROM pm GROUP BY 1),
+    two AS (SELECT min(day, 2) AS d FROM purch GROUP BY member_id),
+    firsts AS (SELECT period, count(*) FILTER (WHERE k = 1) AS new_customers, count(*) FILTER (WHERE k = 2) AS new_repeat
+               FROM (SELECT {trunc(g, 'd[1]')} AS period, 1 AS k FROM two
+                     UNION ALL SELECT {trunc(g, 'd[2]')}, 2 FROM two WHERE len(d) = 2) GROUP BY 1),
     cum AS (SELECT period, sum(new_customers) OVER w AS customers, sum(new_repeat) OVER w AS repeaters
             FROM (SELECT s.period, coalesce(f.new_customers, 0) AS new_customers, coalesce(f.new_repeat, 0) AS new_repeat
                   FROM (SELECT period FROM spine UNION SELECT period FROM firsts) s LEFT JOIN firsts f USING (period))
             WINDOW w AS (ORDER BY period))
     SELECT s.period, coalesce(p.buyers, 0) AS buyers, coalesce(p.purchases, 0) AS purchases,
-           coalesce(v.revenue, 0) AS revenue,
+           coalesce(p.revenue, 0) AS revenue,
            p.purchases / nullif(p.buyers, 0) AS purchase_frequency,
            p.purchase_value / nullif(p.purchases, 0) AS average_order_value,
            c.repeaters / nullif(c.customers, 0) AS repeat_purchase_rate
-    FROM spine s LEFT JOIN p USING (period) LEFT JOIN v USING (period) LEFT JOIN cum c USING (period)
+    FROM spine s LEFT JOIN pv p USING (period) LEFT JOIN cum c USING (period)
     ORDER BY s.period"""
     out = _run(cur, sql, filters.params())
     for col in ("buyers", "purchases"):
@@ -488,16 +751,19 @@ def value_over_time(cur: duckdb.DuckDBPyConnection, filters: Filters, grain: str
     section="development",
 )
 def value_summary(cur: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
-    sql = f"""WITH {_purchases_cte(use_dates=True)},
-    per AS (SELECT member_id, count(*) AS n, sum(amount) AS value FROM purch GROUP BY 1)
-    SELECT (SELECT count(*) FROM per) AS customers,
-           (SELECT count(*) FROM per WHERE n >= 2) AS repeat_customers,
-           (SELECT count(*) FROM per WHERE n >= 2) / nullif((SELECT count(*) FROM per), 0) AS repeat_purchase_rate,
-           (SELECT count(*) FROM purch) AS purchases,
-           (SELECT count(*) FROM purch) / nullif((SELECT count(*) FROM per), 0) AS purchase_frequency,
-           (SELECT coalesce(sum(amount), 0) FROM rev) AS revenue,
-           (SELECT sum(amount) FROM purch) / nullif((SELECT count(*) FROM purch), 0) AS average_order_value,
-           (SELECT sum(amount) FROM rev) / nullif((SELECT count(DISTINCT member_id) FROM rev), 0) AS revenue_per_customer"""
+    # One pass over the purchase days per member (every member in `rev` has a row in `per`).
+    sql = f"""WITH {mdim_cte(cur)}, {_purchases_cte(filters, use_dates=True)},
+    per AS (SELECT member_id, count(*) FILTER (WHERE is_purchase) AS n, sum(bought) AS value, sum(net) AS net
+            FROM pday GROUP BY 1)
+    SELECT count(*) FILTER (WHERE n > 0) AS customers,
+           count(*) FILTER (WHERE n >= 2) AS repeat_customers,
+           count(*) FILTER (WHERE n >= 2) / nullif(count(*) FILTER (WHERE n > 0), 0) AS repeat_purchase_rate,
+           coalesce(sum(n), 0)::BIGINT AS purchases,
+           sum(n) / nullif(count(*) FILTER (WHERE n > 0), 0) AS purchase_frequency,
+           coalesce(sum(net), 0) AS revenue,
+           sum(value) / nullif(sum(n), 0) AS average_order_value,
+           sum(net) / nullif(count(*), 0) AS revenue_per_customer
+    FROM per"""
     return _run(cur, sql, filters.params())
 
 
@@ -513,22 +779,23 @@ def value_summary(cur: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFr
     section="development",
 )
 def participation_value(cur: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
-    sql = f"""WITH {activity_cte(use_dates=True)}, {_purchases_cte(use_dates=True)}, {_crm_cte()},
+    # Any grain answers "active in the range"; the coarsest one the date filter allows is the smallest.
+    sql = f"""WITH {activity_ctes(cur, filters, "month")}, {_purchases_cte(filters, use_dates=True)}, {_crm_cte()},
     lim AS (SELECT coalesce(CAST($f_end_excl AS DATE) - 1, DATE '9999-12-31') AS hi),
-    active AS (SELECT DISTINCT member_id FROM activity),
+    active AS (SELECT i.member_id FROM (SELECT DISTINCT mk FROM activity) a JOIN ids i USING (mk)),
+    -- Per member from the lines: a buyer has a first purchase day, a repeat buyer a later one too.
+    buy AS (SELECT member_id, min(day) FILTER (WHERE NOT refund) AS first_day,
+                   max(day) FILTER (WHERE NOT refund) AS last_day, sum(amount) AS revenue FROM tx GROUP BY 1),
     community AS (
         SELECT member_id FROM crm, lim
         WHERE (joined_at IS NULL OR joined_at <= lim.hi) AND (churned_at IS NULL OR churned_at > lim.hi)
         UNION SELECT member_id FROM active
-        UNION SELECT member_id FROM rev),
-    per AS (SELECT member_id, count(*) AS n FROM purch GROUP BY 1),
-    money AS (SELECT member_id, sum(amount) AS revenue FROM rev GROUP BY 1),
+        UNION SELECT member_id FROM buy),
     g AS (
         SELECT CASE WHEN a.member_id IS NOT NULL THEN 'participants' ELSE 'non-participants' END AS "group",
-               count(*) AS members, count(p.member_id) AS buyers, count(*) FILTER (WHERE p.n >= 2) AS repeat_buyers,
-               coalesce(sum(m.revenue), 0) AS revenue
-        FROM community c LEFT JOIN active a USING (member_id) LEFT JOIN per p USING (member_id)
-        LEFT JOIN money m USING (member_id) GROUP BY 1),
+               count(*) AS members, count(b.first_day) AS buyers,
+               count(*) FILTER (WHERE b.last_day > b.first_day) AS repeat_buyers, coalesce(sum(b.revenue), 0) AS revenue
+        FROM community c LEFT JOIN active a USING (member_id) LEFT JOIN buy b USING (member_id) GROUP BY 1),
     grid AS (SELECT unnest(['participants', 'non-participants']) AS "group", generate_subscripts(['a', 'b'], 1) AS o)
     SELECT grid."group", coalesce(g.members, 0) AS members, coalesce(g.buyers, 0) AS buyers,
            coalesce(g.repeat_buyers, 0) AS repeat_buyers,
@@ -547,19 +814,23 @@ def participation_value(cur: duckdb.DuckDBPyConnection, filters: Filters) -> pd.
 # Referrals
 # --------------------------------------------------------------------------------------------
 _REFERRAL_BASE = """
-    base AS (SELECT member_id, joined_at::DATE AS joined_at, referred_by FROM members_current
+    base AS (SELECT member_id, joined_at::DATE AS joined_at, referred_by FROM mdim
              WHERE NOT coalesce(is_employee, FALSE)
                AND (len($f_segments) = 0 OR list_contains($f_segments, segment))),
     new AS (SELECT * FROM base WHERE joined_at IS NOT NULL
               AND ($f_start IS NULL OR joined_at >= $f_start) AND ($f_end_excl IS NULL OR joined_at < $f_end_excl))"""
 
 
-# `depth(member_id, depth)`: how far down a referral chain each member is (0 = not referred by
-# a member in the data); capped at 100 links so a cycle in the CRM data cannot run forever.
-_REFERRAL_DEPTH = """chain(member_id, depth) AS (
-        SELECT member_id, 0 FROM base WHERE referred_by IS NULL OR referred_by NOT IN (SELECT member_id FROM base)
+# `depth(member_id, depth)` for the members referred by a member in `base` (`linked`): how far
+# down a referral chain they are (1 = referred by a non-referred member, ...); every other member
+# is at depth 0. The recursion walks the linked members only (a tenth of the base), from the ones
+# whose referrer is not linked; capped at 100 links. Members in a referral cycle are never reached:
+# they have no depth and are left out, as they always were.
+_REFERRAL_DEPTH = """linked AS (SELECT member_id, referred_by FROM base WHERE referred_by IN (SELECT member_id FROM base)),
+    chain(member_id, depth) AS (
+        SELECT member_id, 1 FROM linked WHERE referred_by NOT IN (SELECT member_id FROM linked)
         UNION ALL
-        SELECT b.member_id, c.depth + 1 FROM base b JOIN chain c ON b.referred_by = c.member_id
+        SELECT l.member_id, c.depth + 1 FROM linked l JOIN chain c ON l.referred_by = c.member_id
         WHERE c.depth < 100),
     depth AS (SELECT member_id, max(depth) AS depth FROM chain GROUP BY 1)"""
 
@@ -574,7 +845,7 @@ _REFERRAL_DEPTH = """chain(member_id, depth) AS (
 )
 def referral_share(cur: duckdb.DuckDBPyConnection, filters: Filters, grain: str = "month") -> pd.DataFrame:
     g = check_grain(grain)
-    sql = f"""WITH {_REFERRAL_BASE},
+    sql = f"""WITH {mdim_cte(cur)}, {_REFERRAL_BASE},
     bounds AS (SELECT coalesce(CAST($f_start AS DATE), min(joined_at)) AS lo,
                    coalesce(CAST($f_end_excl AS DATE) - 1, max(joined_at)) AS hi FROM new),
     {spine_cte(g)},
@@ -598,15 +869,14 @@ def referral_share(cur: duckdb.DuckDBPyConnection, filters: Filters, grain: str 
     section="development",
 )
 def referral_summary(cur: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
-    sql = f"""WITH RECURSIVE {_REFERRAL_BASE}, {_REFERRAL_DEPTH}
-    SELECT (SELECT count(*) FROM new) AS new_members,
-           (SELECT count(referred_by) FROM new) AS referred,
-           (SELECT count(referred_by) FROM new) / nullif((SELECT count(*) FROM new), 0) AS share_referred,
-           (SELECT count(DISTINCT referred_by) FROM new) AS referrers,
-           (SELECT count(referred_by) FROM new) / nullif((SELECT count(DISTINCT referred_by) FROM new), 0)
-               AS referrals_per_referrer,
-           (SELECT coalesce(max(d.depth), 0) FROM new JOIN depth d USING (member_id)) AS longest_chain,
-           (SELECT count(*) FROM new JOIN depth d USING (member_id) WHERE d.depth >= 2) AS members_in_chains"""
+    sql = f"""WITH RECURSIVE {mdim_cte(cur)}, {_REFERRAL_BASE}, {_REFERRAL_DEPTH}
+    SELECT count(*) AS new_members, count(referred_by) AS referred,
+           count(referred_by) / nullif(count(*), 0) AS share_referred,
+           count(DISTINCT referred_by) AS referrers,
+           count(referred_by) / nullif(count(DISTINCT referred_by), 0) AS referrals_per_referrer,
+           (SELECT coalesce(max(d.depth), 0) FROM new JOIN depth d USING (member_id)) AS longest_chain,  -- 0: none linked
+           (SELECT count(*) FROM new JOIN depth d USING (member_id) WHERE d.depth >= 2) AS members_in_chains
+    FROM new"""
     return _run(cur, sql, filters.params())
 
 
@@ -618,8 +888,11 @@ def referral_summary(cur: duckdb.DuckDBPyConnection, filters: Filters) -> pd.Dat
     section="development",
 )
 def referral_chains(cur: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
-    sql = f"""WITH RECURSIVE {_REFERRAL_BASE}, {_REFERRAL_DEPTH}
-    SELECT d.depth, count(*) AS members FROM new JOIN depth d USING (member_id) GROUP BY 1 ORDER BY 1"""
+    sql = f"""WITH RECURSIVE {mdim_cte(cur)}, {_REFERRAL_BASE}, {_REFERRAL_DEPTH}
+    SELECT 0 AS depth, count(*) AS members FROM new WHERE member_id NOT IN (SELECT member_id FROM linked)
+    HAVING count(*) > 0
+    UNION ALL SELECT d.depth, count(*) FROM new JOIN depth d USING (member_id) GROUP BY 1
+    ORDER BY 1"""
     return _run(cur, sql, filters.params())
 
 
@@ -645,13 +918,14 @@ def rfm(cur: duckdb.DuckDBPyConnection, filters: Filters, calibration_end=None, 
     end = _date_opt("calibration_end", calibration_end)
     params = filters.params()
     if end is None:
-        end = _run(cur, f"WITH {_purchases_cte(use_dates=True)} SELECT max(day) AS d FROM purch", params)["d"].iloc[0]
+        end = _run(cur, f"WITH {mdim_cte(cur)}, {_purchases_cte(filters, use_dates=True)} SELECT max(day) AS d FROM purch",
+                   params)["d"].iloc[0]
         end = None if pd.isna(end) else pd.Timestamp(end).date()
     if end is None:
         return pd.DataFrame({"member_id": pd.Series(dtype="str"), "first_purchase": pd.Series(dtype="datetime64[us]"),
                              **{c: pd.Series(dtype="float64") for c in ("frequency", "recency", "T", "monetary_value")}})
     params.update({"cal_end": end, "cal_end_excl": end + timedelta(days=1), "unit_days": UNITS[unit]})
-    sql = f"""WITH {_purchases_cte(use_dates=True, end_param='cal_end_excl')},
+    sql = f"""WITH {mdim_cte(cur)}, {_purchases_cte(filters, use_dates=True, end_param='cal_end_excl')},
     f AS (SELECT member_id, min(day) AS first_day, max(day) AS last_day, count(*) - 1 AS frequency,
                  sum(amount) AS total, arg_min(amount, day) AS first_amount FROM purch GROUP BY 1)
     SELECT member_id, first_day AS first_purchase, frequency::DOUBLE AS frequency,
