@@ -85,6 +85,5 @@ def workspace(interactions: int, members: int | None = None, seed: int = 7):
         con.close()
         tmp.rename(path)
     con = open_workspace(path)
-    if not rollups.fresh(con):  # a workspace cached before the rollups existed
-        rollups.refresh(con)
+    rollups.ensure(con)  # a workspace cached before the rollups existed
     return con, data

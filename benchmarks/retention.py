@@ -58,8 +58,7 @@ def workspace_file(n: int) -> Path:
     from datastore.workspace import open_workspace
 
     con = open_workspace(path)
-    if not rollups.fresh(con):  # cached before the rollups existed
-        rollups.refresh(con)
+    rollups.ensure(con)  # cached before the rollups existed
     con.close()
     return path
 

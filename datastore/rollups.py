@@ -141,6 +141,16 @@ def refresh(con: duckdb.DuckDBPyConnection) -> None:
     stamp(con)
 
 
+def ensure(con: duckdb.DuckDBPyConnection) -> None:
+    """Build the rollups unless they are fresh (a workspace from before them, or before a
+    ``VERSION`` change), in one transaction."""
+    if not fresh(con):
+        with con.cursor() as cur:
+            cur.execute("BEGIN TRANSACTION")
+            refresh(cur)
+            cur.execute("COMMIT")
+
+
 def stamp(con: duckdb.DuckDBPyConnection) -> None:
     """Mark the rollups as describing the current data version (after a change that left the
     canonical tables as they were)."""

@@ -32,7 +32,7 @@ import pandas as pd
 from metrics.filters import Filters, check_grain, interaction_where
 from metrics.periods import spine_cte, trunc
 from metrics.registry import register
-from metrics.source import active_days_cte, activity_ctes, pick
+from metrics.source import active_days_cte, activity_ctes, pick, segment_mk
 
 SECTION = "participation"
 NOT_ANSWERABLE: tuple[str, ...] = ("like", "share", "view", "follow")
@@ -97,12 +97,6 @@ def _bounds(source: str, lo: str = "lo", hi: str = "hi") -> str:
         SELECT coalesce(CAST($f_start AS DATE), min({lo})::DATE) AS lo,
                coalesce(CAST($f_end_excl AS DATE) - 1, max({hi})::DATE) AS hi
         FROM {source})"""
-
-
-def _segment_mk(col: str) -> str:
-    """The segment filter on an integer member key (rollup tables)."""
-    return (f"(len($f_segments) = 0 OR {col} IN "
-            "(SELECT mk FROM member_dim WHERE list_contains($f_segments, segment)))")
 
 
 def _keyless_rollup_ok(cur: duckdb.DuckDBPyConnection, filters: Filters) -> bool:
@@ -462,7 +456,7 @@ def _responses_sql(cur: duckdb.DuckDBPyConnection, filters: Filters) -> str:
             SELECT occurred_at, channel, replied_at, seconds FROM messages m
             WHERE {_dates('m.occurred_at')}
               AND (len($f_channels) = 0 OR list_contains($f_channels, m.channel))
-              AND {_segment_mk('m.mk')}
+              AND {segment_mk('m.mk')}
               AND NOT list_contains($not_answerable, coalesce(m.action, 'interaction')))"""
     return f"""{_activity()},
         ans AS (SELECT interaction_id, occurred_at, channel FROM activity
@@ -829,7 +823,7 @@ def _love_sql(cur: duckdb.DuckDBPyConnection, filters: Filters) -> str:
     if pick(cur, filters, "day"):
         return f"""SELECT mk, sum(n) AS love FROM activity_day a
             WHERE a.period >= $love_from AND a.period < $love_to
-              AND (len($f_channels) = 0 OR list_contains($f_channels, a.channel)) AND {_segment_mk('a.mk')}
+              AND (len($f_channels) = 0 OR list_contains($f_channels, a.channel)) AND {segment_mk('a.mk')}
             GROUP BY 1"""
     return f"""SELECT member_id AS mk, count(*) AS love FROM interactions i
             WHERE i.direction = 'inbound' AND i.member_id IS NOT NULL AND i.member_id NOT IN {_EMPLOYEES}

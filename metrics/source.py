@@ -42,6 +42,12 @@ def _period_start(grain: str, d: date) -> date:
     return d
 
 
+def segment_mk(col: str) -> str:
+    """The segment filter on an integer member key (rollup tables)."""
+    return (f"(len($f_segments) = 0 OR {col} IN "
+            "(SELECT mk FROM member_dim WHERE list_contains($f_segments, segment)))")
+
+
 def pick(cur: duckdb.DuckDBPyConnection, filters: Filters, grain: str, *, use_start: bool = True) -> str | None:
     """The rollup table that answers activity at ``grain`` under ``filters`` exactly, or None (raw)."""
     check_grain(grain)
@@ -84,8 +90,7 @@ def activity_ctes(cur: duckdb.DuckDBPyConnection, filters: Filters, grain: str, 
             FROM {table} a
             WHERE {dates}
               AND (len($f_channels) = 0 OR list_contains($f_channels, a.channel))
-              AND (len($f_segments) = 0 OR a.mk IN
-                   (SELECT mk FROM member_dim WHERE list_contains($f_segments, segment)))),
+              AND {segment_mk('a.mk')}),
         ids AS (SELECT mk, member_id FROM member_dim)"""
 
 
@@ -106,8 +111,7 @@ def active_days_cte(cur: duckdb.DuckDBPyConnection, filters: Filters, *, since: 
             SELECT d.mk, d.period AS day, d.nxt FROM active_days d
             WHERE ({since} IS NULL OR d.period >= {since})
               AND ($f_end_excl IS NULL OR d.period < $f_end_excl)
-              AND (len($f_segments) = 0 OR d.mk IN
-                   (SELECT mk FROM member_dim WHERE list_contains($f_segments, segment))))"""
+              AND {segment_mk('d.mk')})"""
     else:
         md = f"""md AS (
             SELECT mk, day, lead(day) OVER (PARTITION BY mk ORDER BY day) AS nxt

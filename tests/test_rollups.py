@@ -66,7 +66,7 @@ def test_stale_or_missing_rollups_are_never_read(workspace, write_file):
     bump_data_version(workspace)  # data changed without a rebuild
     assert not rollups.fresh(workspace)
     assert pick(workspace, Filters(), "month") is None
-    rollups.refresh(workspace)
+    rollups.ensure(workspace)  # rebuilds the stale rollups
     assert pick(workspace, Filters(), "month") == "activity_month"
     rollups.drop(workspace)
     assert pick(workspace, Filters(), "month") is None

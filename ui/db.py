@@ -21,11 +21,7 @@ from metrics import Filters, get
 @st.cache_resource(show_spinner="Opening the workspace…")
 def _root(path: str) -> duckdb.DuckDBPyConnection:
     con = ws.open_workspace(path)
-    if not rollups.fresh(con):  # a workspace from before the rollups (imports keep them fresh)
-        with con.cursor() as cur:
-            cur.execute("BEGIN TRANSACTION")
-            rollups.refresh(cur)
-            cur.execute("COMMIT")
+    rollups.ensure(con)  # a workspace from before the rollups (imports keep them fresh)
     return con
 
 
