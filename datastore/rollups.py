@@ -1,14 +1,14 @@
 """Derived tables the metrics read instead of scanning ``interactions``: maintained by the importer.
 
 Built from the canonical tables after every import and undo (a full rebuild, inside the same
-transaction: ~5 s at 10 M interactions, see BENCHMARKS.md), and stamped with the data version
+transaction: ~15 s at 10 M interactions, see BENCHMARKS.md), and stamped with the data version
 they were built from. A metric uses them only when that stamp equals the workspace's data
 version, so a stale or missing rollup is never read (the metric falls back to the raw tables,
 which stay the reference: the metric tests compute every metric both ways and compare).
 
-* ``member_dim``: one row per member id seen anywhere, with an integer key ``mk`` (joins and
+* ``member_dim``: one row per member id seen anywhere (interactions, members, transactions), with an integer key ``mk`` (joins and
   group-bys on integers instead of strings) and the attributes of the member's latest CRM row
-  (``in_crm`` false for ids seen only in interactions).
+  (``in_crm`` false for ids seen only in interactions or transactions).
 * ``activity_day`` / ``activity_week`` / ``activity_month``: activity (inbound interactions by
   a known, non-employee member; METRICS.md) per period start x member x channel: ``n``
   interactions, ``first_at`` / ``last_at`` (first and last time), ``max_reach``. Week = ISO week.
@@ -25,6 +25,9 @@ which stay the reference: the metric tests compute every metric both ways and co
 * ``posts``: our broadcasts (outbound, answering nothing, with an id): time, channel and the
   number of replies to it by known non-employee members (any date).
 * ``inbound_actions``: the inbound action names present, with their counts (option pickers).
+* ``purchase_day``: transaction lines with a member id merged per member key ``mk`` and day: ``bought`` (value
+  of the non-refund lines), ``is_purchase`` (any non-refund line), ``net`` (all lines, refunds
+  included). A refund line is ``is_refund`` or a negative amount (METRICS.md).
 """
 
 from __future__ import annotations
@@ -34,9 +37,9 @@ import duckdb
 from datastore.workspace import data_version, get_setting, set_setting
 
 GRAINS = ("day", "week", "month")
-TABLES = ("member_dim", "inbound_actions", "active_days", "daily_active", "messages", "hourly", "contacts", "posts", *(f"activity_{g}" for g in GRAINS))
+TABLES = ("member_dim", "inbound_actions", "purchase_day", "active_days", "daily_active", "messages", "hourly", "contacts", "posts", *(f"activity_{g}" for g in GRAINS))
 STAMP = "rollups_data_version"
-VERSION = 7  # bump when the tables change: older rollups are then stale and rebuilt
+VERSION = 9  # bump when the tables change: older rollups are then stale and rebuilt
 
 _MEMBER_DIM = """
     CREATE OR REPLACE TABLE member_dim AS
@@ -45,7 +48,8 @@ _MEMBER_DIM = """
            m.name, m.email, m.segment, m.joined_at, m.churned_at, m.followers, m.lifecycle_stage,
            m.referred_by
     FROM (SELECT member_id FROM interactions WHERE member_id IS NOT NULL
-          UNION SELECT member_id FROM members) ids
+          UNION SELECT member_id FROM members
+          UNION SELECT member_id FROM transactions WHERE member_id IS NOT NULL) ids
     LEFT JOIN members_current m USING (member_id)"""
 
 _ACTIVITY_DAY = """
@@ -124,6 +128,17 @@ _INBOUND_ACTIONS = """
     WHERE direction = 'inbound' AND action IS NOT NULL GROUP BY 1 ORDER BY 1"""
 
 
+# Refund lines: flagged, or a negative amount (the same test as metrics.development's raw path).
+REFUND = "(coalesce(t.is_refund, FALSE) OR coalesce(t.amount, 0) < 0)"
+_PURCHASE_DAY = f"""
+    CREATE OR REPLACE TABLE purchase_day AS
+    SELECT d.mk, t.occurred_at::DATE AS day,
+           sum(t.amount::DOUBLE) FILTER (WHERE NOT {REFUND}) AS bought,
+           bool_or(NOT {REFUND}) AS is_purchase, sum(t.amount::DOUBLE) AS net
+    FROM transactions t JOIN member_dim d USING (member_id)
+    GROUP BY 1, 2"""
+
+
 def _coarser(grain: str) -> str:
     return f"""
     CREATE OR REPLACE TABLE activity_{grain} AS
@@ -136,7 +151,7 @@ def refresh(con: duckdb.DuckDBPyConnection) -> None:
     """Rebuild every rollup from the canonical tables and stamp them with the data version.
     Call it after the data version was bumped, inside the writer's transaction."""
     for sql in (_MEMBER_DIM, _ACTIVITY_DAY, _coarser("week"), _coarser("month"), _ACTIVE_DAYS, _DAILY_ACTIVE,
-                _MESSAGES, _HOURLY, _CONTACTS, _POSTS, _INBOUND_ACTIONS):
+                _MESSAGES, _HOURLY, _CONTACTS, _POSTS, _INBOUND_ACTIONS, _PURCHASE_DAY):
         con.execute(sql)
     stamp(con)
 

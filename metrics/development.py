@@ -112,35 +112,47 @@ def ladder_params(window_days=30, explorer=1, participant=2, contributor=7, advo
 # --------------------------------------------------------------------------------------------
 # Shared SQL
 # --------------------------------------------------------------------------------------------
-def _purchases_cte(filters: Filters, *, use_dates: bool = False, end_param: str | None = None) -> str:
-    """`purch(member_id, day, amount)`: purchase days (non-refund lines merged per day, their value);
-    `rev(member_id, day, amount)`: net revenue per member and day (refund lines included). Both
-    from one grouping of the lines by member and day. Needs the `mdim` CTE (metrics.source) before
-    it: employees and the segment filter come from there (the member_dim rollup when fresh)."""
-    conds = ["t.member_id IS NOT NULL", "t.member_id NOT IN (SELECT member_id FROM mdim WHERE is_employee)"]
+def _purchases_cte(filters: Filters, *, use_dates: bool = False, end_param: str | None = None,
+                   rollup: bool = False) -> str:
+    """`pday(mk, day, bought, is_purchase, net)`: transaction lines merged per member and day (value
+    of the non-refund lines, whether there was one, net value refunds included); `purch(mk, day,
+    amount)`: the purchase days and their value; `rev(mk, day, amount)`: net revenue per member and
+    day. ``mk`` is the member key of `mdim` (metrics.source), which must come before: employees and
+    the segment filter come from there. ``rollup``: read the `purchase_day` rollup (integer keys;
+    pass ``rollups.fresh(cur)``) instead of grouping the lines (``mk`` = member_id). Date bounds
+    are dates, so comparing the day equals comparing the line's time."""
+    key, col = ("p.mk", "p.day") if rollup else ("t.member_id", "t.occurred_at")
+    conds = [f"{key} NOT IN (SELECT mk FROM mdim WHERE is_employee)"]
     if filters.segments:
-        conds.append("t.member_id IN (SELECT member_id FROM mdim WHERE list_contains($f_segments, segment))")
+        conds.append(f"{key} IN (SELECT mk FROM mdim WHERE list_contains($f_segments, segment))")
     if use_dates:
-        conds += ["($f_start IS NULL OR t.occurred_at >= $f_start)",
-                  "($f_end_excl IS NULL OR t.occurred_at < $f_end_excl)"]
+        conds += [f"($f_start IS NULL OR {col} >= $f_start)", f"($f_end_excl IS NULL OR {col} < $f_end_excl)"]
     if end_param:
-        conds.append(f"t.occurred_at < ${end_param}")
+        conds.append(f"{col} < ${end_param}")
     where = " AND ".join(conds)
-    return f"""tx AS (
-        SELECT t.member_id, t.occurred_at::DATE AS day, t.amount::DOUBLE AS amount,
-               coalesce(t.is_refund, FALSE) OR coalesce(t.amount, 0) < 0 AS refund
-        FROM transactions t WHERE {where}),
-    pday AS (SELECT member_id, day, sum(amount) FILTER (WHERE NOT refund) AS bought,
+    if rollup:
+        pday = f"pday AS (SELECT p.mk, p.day, p.bought, p.is_purchase, p.net FROM purchase_day p WHERE {where})"
+    else:
+        pday = f"""tx AS (
+        SELECT t.member_id AS mk, t.occurred_at::DATE AS day, t.amount::DOUBLE AS amount, {rollups.REFUND} AS refund
+        FROM transactions t WHERE t.member_id IS NOT NULL AND {where}),
+    pday AS (SELECT mk, day, sum(amount) FILTER (WHERE NOT refund) AS bought,
                     bool_or(NOT refund) AS is_purchase, sum(amount) AS net
-             FROM tx GROUP BY 1, 2),
-    purch AS (SELECT member_id, day, bought AS amount FROM pday WHERE is_purchase),
-    rev AS (SELECT member_id, day, net AS amount FROM pday)"""
+             FROM tx GROUP BY 1, 2)"""
+    return f"""{pday},
+    purch AS (SELECT mk, day, bought AS amount FROM pday WHERE is_purchase),
+    rev AS (SELECT mk, day, net AS amount FROM pday)"""
+
+
+def _purchases(cur: duckdb.DuckDBPyConnection, filters: Filters, **kw) -> str:
+    """``mdim`` and the purchase CTEs of ``_purchases_cte``, from the rollups when they are fresh."""
+    return f"{mdim_cte(cur)}, {_purchases_cte(filters, rollup=rollups.fresh(cur), **kw)}"
 
 
 def _crm_cte() -> str:
     """`crm`: the CRM's non-employee members (segment filter applied); needs `mdim`."""
     return """crm AS (
-        SELECT member_id, joined_at::DATE AS joined_at, churned_at::DATE AS churned_at, referred_by
+        SELECT mk, member_id, joined_at::DATE AS joined_at, churned_at::DATE AS churned_at, referred_by
         FROM mdim
         WHERE NOT coalesce(is_employee, FALSE)
           AND (len($f_segments) = 0 OR list_contains($f_segments, segment)))"""
@@ -188,7 +200,7 @@ def _states_sql(filters: Filters) -> str:
     buys AS (
         SELECT member_id, min(day) AS first_buy,
                min(day) FILTER (WHERE rn = 2) AS second_buy
-        FROM (SELECT member_id, day, row_number() OVER (PARTITION BY member_id ORDER BY day) AS rn FROM purch)
+        FROM (SELECT mk AS member_id, day, row_number() OVER (PARTITION BY mk ORDER BY day) AS rn FROM purch)
         WHERE rn <= 2 GROUP BY 1),
     seen AS (
         SELECT member_id, min(d) AS first_day FROM (
@@ -348,23 +360,29 @@ def _ladder_arrays(cur: duckdb.DuckDBPyConnection, filters: Filters, params: dic
         SELECT mk, NOT is_employee AND {seg_ok} AS ok, in_crm, {_dayno('joined_at')} AS joined,
                {_dayno('churned_at')} AS churned
         FROM mdx""", params)
-    # Purchase days: the non-refund transaction lines (member key, day); first and second purchase
-    # day per member in numpy. Purchasers outside mdx (only in the transactions) are rare: when the
-    # join loses lines, their lines come with their member id from a second query.
-    lines = """tx AS (SELECT member_id, occurred_at FROM transactions
-        WHERE member_id IS NOT NULL AND NOT (coalesce(is_refund, FALSE) OR coalesce(amount, 0) < 0))"""
-    buy = _fetch(cur, f"""WITH {mdx}, {lines}
-        SELECT d.mk, {_dayno('tx.occurred_at')} AS day FROM tx JOIN mdx d USING (member_id)
-        WHERE NOT d.is_employee""", params)
+    # Purchase days (member key, day); first and second purchase day per member in numpy. On the
+    # rollups every purchaser has a key (member_dim covers the transactions); on the raw path the
+    # purchasers outside mdx (only in the transactions, rare) come with their member id from a second
+    # query when the join loses lines.
     ids = np.array([], dtype=object)
-    counted = f"""WITH {mdx}, {lines}
-        SELECT count(*) FROM tx WHERE member_id NOT IN (SELECT member_id FROM mdx WHERE is_employee)"""
-    if cur.execute(counted).fetchone()[0] > len(buy["mk"]):
-        alone = _fetch(cur, f"""WITH {mdx}, {lines}
-            SELECT member_id, {_dayno('occurred_at')} AS day FROM tx
-            WHERE member_id NOT IN (SELECT member_id FROM mdx)""", params)
-        ids, inverse = np.unique(alone["member_id"].astype(object), return_inverse=True)
-        buy = {"mk": np.concatenate([buy["mk"], -1 - inverse]), "day": np.concatenate([buy["day"], alone["day"]])}
+    if fast:
+        buy = _fetch(cur, f"""WITH {mdx}
+            SELECT p.mk, {_dayno('p.day')} AS day FROM purchase_day p JOIN mdx d USING (mk)
+            WHERE p.is_purchase AND NOT d.is_employee""", params)
+    else:
+        lines = f"""tx AS (SELECT t.member_id, t.occurred_at FROM transactions t
+            WHERE t.member_id IS NOT NULL AND NOT {rollups.REFUND})"""
+        buy = _fetch(cur, f"""WITH {mdx}, {lines}
+            SELECT d.mk, {_dayno('tx.occurred_at')} AS day FROM tx JOIN mdx d USING (member_id)
+            WHERE NOT d.is_employee""", params)
+        counted = f"""WITH {mdx}, {lines}
+            SELECT count(*) FROM tx WHERE member_id NOT IN (SELECT member_id FROM mdx WHERE is_employee)"""
+        if cur.execute(counted).fetchone()[0] > len(buy["mk"]):
+            alone = _fetch(cur, f"""WITH {mdx}, {lines}
+                SELECT member_id, {_dayno('occurred_at')} AS day FROM tx
+                WHERE member_id NOT IN (SELECT member_id FROM mdx)""", params)
+            ids, inverse = np.unique(alone["member_id"].astype(object), return_inverse=True)
+            buy = {"mk": np.concatenate([buy["mk"], -1 - inverse]), "day": np.concatenate([buy["day"], alone["day"]])}
     # Referrals: (referrer key, the referred member's join day); the referrer's id when not in mdx.
     ref = _fetch(cur, f"""WITH {mdx}
         SELECT coalesce(r.mk, -1) AS mk, CASE WHEN r.mk IS NULL THEN m.referred_by END AS referred_by,
@@ -678,17 +696,17 @@ def value_curves(cur: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFra
     net_revenue_retention, is_partial."""
     # Straight from the lines, per member and month (first purchase day, net revenue): cohort
     # members' first purchase is never after lim.hi, so limiting the lines to lim.hi loses no cohort.
-    sql = f"""WITH {mdim_cte(cur)}, {_purchases_cte(filters)},
-    lim AS (SELECT max(day) AS data_hi, least(coalesce(CAST($f_end_excl AS DATE) - 1, max(day)), max(day)) AS hi FROM tx),
-    pm AS (SELECT member_id, date_trunc('month', day) AS month, min(day) FILTER (WHERE NOT refund) AS first_buy,
-                  sum(amount) AS revenue
-           FROM tx, lim WHERE day <= lim.hi GROUP BY 1, 2),
-    coh AS (SELECT member_id, CAST(date_trunc('month', min(first_buy)) AS DATE) AS cohort FROM pm GROUP BY 1
+    sql = f"""WITH {_purchases(cur, filters)},
+    lim AS (SELECT max(day) AS data_hi, least(coalesce(CAST($f_end_excl AS DATE) - 1, max(day)), max(day)) AS hi FROM pday),
+    pm AS (SELECT mk, date_trunc('month', day) AS month, min(day) FILTER (WHERE is_purchase) AS first_buy,
+                  sum(net) AS revenue
+           FROM pday, lim WHERE day <= lim.hi GROUP BY 1, 2),
+    coh AS (SELECT mk, CAST(date_trunc('month', min(first_buy)) AS DATE) AS cohort FROM pm GROUP BY 1
             HAVING min(first_buy) IS NOT NULL AND ($f_start IS NULL OR min(first_buy) >= $f_start)
                AND ($f_end_excl IS NULL OR min(first_buy) < $f_end_excl)),
     sizes AS (SELECT cohort, count(*) AS n FROM coh GROUP BY 1),
     r AS (SELECT c.cohort, datediff('month', c.cohort, pm.month) AS k, sum(pm.revenue) AS revenue, count(*) AS buyers
-          FROM coh c JOIN pm USING (member_id) GROUP BY 1, 2),
+          FROM coh c JOIN pm USING (mk) GROUP BY 1, 2),
     grid AS (SELECT s.cohort, s.n, unnest(range(0, datediff('month', s.cohort, date_trunc('month', lim.hi)) + 1)) AS k
              FROM sizes s, lim)
     SELECT g.cohort, g.n AS cohort_size, g.k AS months_since, coalesce(r.buyers, 0) AS buyers,
@@ -713,16 +731,16 @@ def value_curves(cur: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFra
 )
 def value_over_time(cur: duckdb.DuckDBPyConnection, filters: Filters, grain: str = "month") -> pd.DataFrame:
     g = check_grain(grain)
-    sql = f"""WITH {mdim_cte(cur)}, {_purchases_cte(filters)},
+    sql = f"""WITH {_purchases(cur, filters)},
     bounds AS (SELECT coalesce(CAST($f_start AS DATE), min(day)) AS lo,
                    least(coalesce(CAST($f_end_excl AS DATE) - 1, max(day)), max(day)) AS hi FROM pday),
     {spine_cte(g)},
-    pm AS (SELECT {trunc(g, 'day')} AS period, member_id, count(*) FILTER (WHERE is_purchase) AS purchases,
+    pm AS (SELECT {trunc(g, 'day')} AS period, mk, count(*) FILTER (WHERE is_purchase) AS purchases,
                   sum(bought) AS value, sum(net) AS revenue
            FROM pday, bounds WHERE day BETWEEN bounds.lo AND bounds.hi GROUP BY 1, 2),
     pv AS (SELECT period, count(*) FILTER (WHERE purchases > 0) AS buyers, sum(purchases)::BIGINT AS purchases,
                   sum(value) AS purchase_value, sum(revenue) AS revenue FROM pm GROUP BY 1),
-    two AS (SELECT min(day, 2) AS d FROM purch GROUP BY member_id),
+    two AS (SELECT min(day, 2) AS d FROM purch GROUP BY mk),
     firsts AS (SELECT period, count(*) FILTER (WHERE k = 1) AS new_customers, count(*) FILTER (WHERE k = 2) AS new_repeat
                FROM (SELECT {trunc(g, 'd[1]')} AS period, 1 AS k FROM two
                      UNION ALL SELECT {trunc(g, 'd[2]')}, 2 FROM two WHERE len(d) = 2) GROUP BY 1),
@@ -752,8 +770,8 @@ def value_over_time(cur: duckdb.DuckDBPyConnection, filters: Filters, grain: str
 )
 def value_summary(cur: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
     # One pass over the purchase days per member (every member in `rev` has a row in `per`).
-    sql = f"""WITH {mdim_cte(cur)}, {_purchases_cte(filters, use_dates=True)},
-    per AS (SELECT member_id, count(*) FILTER (WHERE is_purchase) AS n, sum(bought) AS value, sum(net) AS net
+    sql = f"""WITH {_purchases(cur, filters, use_dates=True)},
+    per AS (SELECT mk, count(*) FILTER (WHERE is_purchase) AS n, sum(bought) AS value, sum(net) AS net
             FROM pday GROUP BY 1)
     SELECT count(*) FILTER (WHERE n > 0) AS customers,
            count(*) FILTER (WHERE n >= 2) AS repeat_customers,
@@ -780,22 +798,25 @@ def value_summary(cur: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFr
 )
 def participation_value(cur: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
     # Any grain answers "active in the range"; the coarsest one the date filter allows is the smallest.
-    sql = f"""WITH {activity_ctes(cur, filters, "month")}, {_purchases_cte(filters, use_dates=True)}, {_crm_cte()},
+    # Purchases keyed like the activity: integer keys only when the activity comes from the rollups.
+    fast = pick(cur, filters, "month") is not None
+    sql = f"""WITH {activity_ctes(cur, filters, "month")}, {_purchases_cte(filters, use_dates=True, rollup=fast)},
+    {_crm_cte()},
     lim AS (SELECT coalesce(CAST($f_end_excl AS DATE) - 1, DATE '9999-12-31') AS hi),
-    active AS (SELECT i.member_id FROM (SELECT DISTINCT mk FROM activity) a JOIN ids i USING (mk)),
+    active AS (SELECT DISTINCT mk FROM activity),
     -- Per member from the lines: a buyer has a first purchase day, a repeat buyer a later one too.
-    buy AS (SELECT member_id, min(day) FILTER (WHERE NOT refund) AS first_day,
-                   max(day) FILTER (WHERE NOT refund) AS last_day, sum(amount) AS revenue FROM tx GROUP BY 1),
+    buy AS (SELECT mk, min(day) FILTER (WHERE is_purchase) AS first_day,
+                   max(day) FILTER (WHERE is_purchase) AS last_day, sum(net) AS revenue FROM pday GROUP BY 1),
     community AS (
-        SELECT member_id FROM crm, lim
+        SELECT mk FROM crm, lim
         WHERE (joined_at IS NULL OR joined_at <= lim.hi) AND (churned_at IS NULL OR churned_at > lim.hi)
-        UNION SELECT member_id FROM active
-        UNION SELECT member_id FROM buy),
+        UNION SELECT mk FROM active
+        UNION SELECT mk FROM buy),
     g AS (
-        SELECT CASE WHEN a.member_id IS NOT NULL THEN 'participants' ELSE 'non-participants' END AS "group",
+        SELECT CASE WHEN a.mk IS NOT NULL THEN 'participants' ELSE 'non-participants' END AS "group",
                count(*) AS members, count(b.first_day) AS buyers,
                count(*) FILTER (WHERE b.last_day > b.first_day) AS repeat_buyers, coalesce(sum(b.revenue), 0) AS revenue
-        FROM community c LEFT JOIN active a USING (member_id) LEFT JOIN buy b USING (member_id) GROUP BY 1),
+        FROM community c LEFT JOIN active a USING (mk) LEFT JOIN buy b USING (mk) GROUP BY 1),
     grid AS (SELECT unnest(['participants', 'non-participants']) AS "group", generate_subscripts(['a', 'b'], 1) AS o)
     SELECT grid."group", coalesce(g.members, 0) AS members, coalesce(g.buyers, 0) AS buyers,
            coalesce(g.repeat_buyers, 0) AS repeat_buyers,
@@ -918,21 +939,21 @@ def rfm(cur: duckdb.DuckDBPyConnection, filters: Filters, calibration_end=None, 
     end = _date_opt("calibration_end", calibration_end)
     params = filters.params()
     if end is None:
-        end = _run(cur, f"WITH {mdim_cte(cur)}, {_purchases_cte(filters, use_dates=True)} SELECT max(day) AS d FROM purch",
+        end = _run(cur, f"WITH {_purchases(cur, filters, use_dates=True)} SELECT max(day) AS d FROM purch",
                    params)["d"].iloc[0]
         end = None if pd.isna(end) else pd.Timestamp(end).date()
     if end is None:
         return pd.DataFrame({"member_id": pd.Series(dtype="str"), "first_purchase": pd.Series(dtype="datetime64[us]"),
                              **{c: pd.Series(dtype="float64") for c in ("frequency", "recency", "T", "monetary_value")}})
     params.update({"cal_end": end, "cal_end_excl": end + timedelta(days=1), "unit_days": UNITS[unit]})
-    sql = f"""WITH {mdim_cte(cur)}, {_purchases_cte(filters, use_dates=True, end_param='cal_end_excl')},
-    f AS (SELECT member_id, min(day) AS first_day, max(day) AS last_day, count(*) - 1 AS frequency,
+    sql = f"""WITH {_purchases(cur, filters, use_dates=True, end_param='cal_end_excl')},
+    f AS (SELECT mk, min(day) AS first_day, max(day) AS last_day, count(*) - 1 AS frequency,
                  sum(amount) AS total, arg_min(amount, day) AS first_amount FROM purch GROUP BY 1)
-    SELECT member_id, first_day AS first_purchase, frequency::DOUBLE AS frequency,
+    SELECT {"d.member_id" if rollups.fresh(cur) else "f.mk AS member_id"}, first_day AS first_purchase, frequency::DOUBLE AS frequency,
            datediff('day', first_day, last_day) / $unit_days AS recency,
            datediff('day', first_day, CAST($cal_end AS DATE)) / $unit_days AS T,
            CASE WHEN frequency > 0 THEN (total - first_amount) / frequency ELSE 0 END AS monetary_value
-    FROM f ORDER BY member_id"""
+    FROM f {"JOIN member_dim d USING (mk)" if rollups.fresh(cur) else ""} ORDER BY member_id"""
     return _run(cur, sql, params)
 
 

@@ -86,6 +86,30 @@ def test_source_choice_follows_the_filters(workspace, write_file):
     assert pick(workspace, Filters(start=date(2025, 1, 31)), "month", use_start=False) == "activity_month"
 
 
+def test_purchase_day_merges_lines_per_member_and_day(workspace, write_file):
+    path = write_file("orders.csv", (
+        "InvoiceNo,CustomerID,InvoiceDate,Quantity,UnitPrice\n"
+        "1,17850,2010-12-01 08:26:00,6,2.55\n"
+        "2,17850,2010-12-01 15:00:00,1,10.00\n"
+        "C3,17850,2010-12-01 16:00:00,-1,10.00\n"  # a refund the same day
+        "C4,17850,2010-12-05 09:00:00,-2,2.55\n"  # a refund alone on its day
+        "5,12345,2010-12-02 10:00:00,1,4.00\n"
+        "6,,2010-12-02 11:00:00,1,9.00\n"  # no member: not in the rollup
+    ))
+    assert import_file(workspace, path).status == "loaded"
+    assert rollups.fresh(workspace)
+    # Hand count: 17850 on 1 Dec bought 15.30 + 10.00 = 25.30, net 25.30 - 10.00 = 15.30; on 5 Dec
+    # only a refund (no purchase, net -5.10); 12345 bought 4.00 on 2 Dec.
+    got = _rows(workspace, """SELECT d.member_id, p.day, round(p.bought, 2), p.is_purchase, round(p.net, 2)
+                               FROM purchase_day p JOIN member_dim d USING (mk) ORDER BY ALL""")
+    assert got == [("12345", date(2010, 12, 2), 4.0, True, 4.0),
+                   ("17850", date(2010, 12, 1), 25.3, True, 15.3),
+                   ("17850", date(2010, 12, 5), None, False, -5.1)]
+    # Ids seen only in the transactions get a member key too (outside the CRM).
+    assert _rows(workspace, "SELECT mk, member_id, in_crm FROM member_dim ORDER BY mk") == [
+        (1, "12345", False), (2, "17850", False)]
+
+
 # --- every page metric, rollups vs raw tables, on generated data under many filters -------------
 
 PAGE_METRICS = [
@@ -98,6 +122,8 @@ PAGE_METRICS = [
     ("identified_share", {}), ("influentials", {}), ("influentials_engaged", {}),
     ("retention", {}), ("retention", {"grain": "week", "window": "on_or_after"}),
     ("retention_breakdown", {"by": "segment"}), ("growth_accounting", {}), ("drifting_members", {}),
+    ("ladder_sizes", {}), ("stage_movement", {}), ("value_summary", {}), ("value_curves", {}),
+    ("value_over_time", {"grain": "week"}), ("participation_value", {}), ("customer_lifetime_value", {}),
 ]
 FILTER_SETS = [
     Filters(),
