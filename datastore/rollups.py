@@ -12,6 +12,12 @@ which stay the reference: the metric tests compute every metric both ways and co
 * ``activity_day`` / ``activity_week`` / ``activity_month``: activity (inbound interactions by
   a known, non-employee member; METRICS.md) per period start x member x channel: ``n``
   interactions, ``first_at`` / ``last_at`` (first and last time), ``max_reach``. Week = ISO week.
+* ``active_months``: each member's active months (all channels): ``n``, ``first_at`` / ``last_at``,
+  the channel of the first and of the last activity in the month, and the member's previous and
+  next active month ``prv`` / ``nxt`` (NULL at the ends): lifecycle and cohorts without a regrouping
+  or a window at query time.
+* ``member_activity``: per member over all time and channels: ``first_at``, ``last_at``, the channel
+  of the last activity, ``n`` (the drifting / inactive list).
 * ``active_days``: each member's active days (all channels) with the member's next active day
   ``nxt`` (NULL for the last): DAU / WAU / MAU and day-grain stickiness without a window at query time.
 * ``daily_active``: DAU / WAU / MAU (members active on the day and in the trailing 7 / 30 days)
@@ -37,9 +43,9 @@ import duckdb
 from datastore.workspace import data_version, get_setting, set_setting
 
 GRAINS = ("day", "week", "month")
-TABLES = ("member_dim", "inbound_actions", "purchase_day", "active_days", "daily_active", "messages", "hourly", "contacts", "posts", *(f"activity_{g}" for g in GRAINS))
+TABLES = ("member_dim", "inbound_actions", "purchase_day", "active_months", "member_activity", "active_days", "daily_active", "messages", "hourly", "contacts", "posts", *(f"activity_{g}" for g in GRAINS))
 STAMP = "rollups_data_version"
-VERSION = 9  # bump when the tables change: older rollups are then stale and rebuilt
+VERSION = 10  # bump when the tables change: older rollups are then stale and rebuilt
 
 _MEMBER_DIM = """
     CREATE OR REPLACE TABLE member_dim AS
@@ -60,6 +66,23 @@ _ACTIVITY_DAY = """
     WHERE i.direction = 'inbound' AND NOT d.is_employee
     GROUP BY ALL"""
 
+
+# arg_min / arg_max over the per-channel rows: the channel of the earliest / latest activity (a tie
+# between channels at the same instant picks one, as the same aggregate over raw rows would).
+_ACTIVE_MONTHS = """
+    CREATE OR REPLACE TABLE active_months AS
+    SELECT period, mk, n, first_at, last_at, first_channel, last_channel,
+           lag(period) OVER w AS prv, lead(period) OVER w AS nxt
+    FROM (SELECT period, mk, sum(n)::INTEGER AS n, min(first_at) AS first_at, max(last_at) AS last_at,
+                 arg_min(channel, first_at) AS first_channel, arg_max(channel, last_at) AS last_channel
+          FROM activity_month GROUP BY 1, 2)
+    WINDOW w AS (PARTITION BY mk ORDER BY period)"""
+
+_MEMBER_ACTIVITY = """
+    CREATE OR REPLACE TABLE member_activity AS
+    SELECT mk, min(first_at) AS first_at, max(last_at) AS last_at, arg_max(last_channel, last_at) AS last_channel,
+           sum(n)::BIGINT AS n
+    FROM active_months GROUP BY 1"""
 
 _ACTIVE_DAYS = """
     CREATE OR REPLACE TABLE active_days AS
@@ -150,7 +173,8 @@ def _coarser(grain: str) -> str:
 def refresh(con: duckdb.DuckDBPyConnection) -> None:
     """Rebuild every rollup from the canonical tables and stamp them with the data version.
     Call it after the data version was bumped, inside the writer's transaction."""
-    for sql in (_MEMBER_DIM, _ACTIVITY_DAY, _coarser("week"), _coarser("month"), _ACTIVE_DAYS, _DAILY_ACTIVE,
+    for sql in (_MEMBER_DIM, _ACTIVITY_DAY, _coarser("week"), _coarser("month"), _ACTIVE_MONTHS, _MEMBER_ACTIVITY,
+                _ACTIVE_DAYS, _DAILY_ACTIVE,
                 _MESSAGES, _HOURLY, _CONTACTS, _POSTS, _INBOUND_ACTIONS, _PURCHASE_DAY):
         con.execute(sql)
     stamp(con)

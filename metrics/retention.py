@@ -32,7 +32,7 @@ import pandas as pd
 from datastore import rollups
 from metrics.filters import Filters, activity_cte, check_grain
 from metrics.registry import register
-from metrics.source import MDIM_RAW, activity_ctes
+from metrics.source import MDIM_RAW, activity_ctes, covers_end, pick, segment_mk
 
 MODES = ("first_time", "recurring")
 WINDOWS = ("on", "on_or_after")
@@ -179,6 +179,27 @@ def _source_sql(cur: duckdb.DuckDBPyConnection, filters: Filters, activity: str,
         ids AS (SELECT DISTINCT member_id AS mk, member_id FROM src)"""
 
 
+def _fast_months(cur: duckdb.DuckDBPyConnection, filters: Filters, grain: str, activity: str,
+                 start: bool = False, ret: bool = False) -> bool:
+    """True when the ``active_months`` rollup answers the member-months exactly: month grain,
+    interactions without action options, no channel filter (its months span all channels) and a
+    date range the month rollup answers (metrics.source.pick). Then ``_months_cte`` replaces
+    the regrouping of ``src`` per member and month."""
+    return (grain == "month" and activity == "interactions" and not (start or ret) and not filters.channels
+            and pick(cur, filters, "month", use_start=False) == "activity_month")
+
+
+def _months_cte() -> str:
+    """``am(member_id, p, first_at, last_at, first_channel, prev_p, next_p, is_first)``: the member's
+    active months (``member_id`` = the key ``mk``) up to the range end, with the previous / next
+    active month. A next month after the range end can show: only periods past the end see it."""
+    return f"""am AS (
+        SELECT mk AS member_id, {_pidx('month', 'period')} AS p, first_at, last_at, first_channel,
+               {_pidx('month', 'prv')} AS prev_p, {_pidx('month', 'nxt')} AS next_p, prv IS NULL AS is_first
+        FROM active_months
+        WHERE ($f_end_excl IS NULL OR last_at < $f_end_excl) AND {segment_mk('mk')})"""
+
+
 def _limits_sql(grain: str, tables: tuple[str, ...]) -> str:
     """``lim(lo, as_of, lo_p, hi_p)``: first date of the range (filter start, not before the data)
     and the as-of date (filter end, not after the data's last date), with their period indices."""
@@ -238,6 +259,11 @@ def _retention_sql(cur: duckdb.DuckDBPyConnection, filters: Filters, spec: Reten
     if ret:
         cols.append("bool_or(r) AS r")
     mp = f"mp AS (SELECT member_id, {', '.join(cols)} FROM src GROUP BY ALL)"
+    if _fast_months(cur, filters, g, spec.activity, start, ret):
+        cols = ["p", "first_at AS first_s" if spec.mode == "first_time" else "last_at AS last_s"]
+        if spec.mode == "first_time" and by_channel:
+            cols.append("first_channel AS ch")
+        mp = f"{_months_cte()},\n        mp AS (SELECT member_id, {', '.join(cols)} FROM am)"
 
     # Cohort rows: (member_id, c[, grp]).
     if spec.mode == "first_time":
@@ -450,14 +476,19 @@ def retention_breakdown(cur: duckdb.DuckDBPyConnection, filters: Filters, by: st
 
 def _growth_sql(cur: duckdb.DuckDBPyConnection, filters: Filters, grain: str, activity: str) -> str:
     g = grain
-    return f"""
-        WITH {_source_sql(cur, filters, activity, g)},
-        {_limits_sql(g, (activity,))},
-        mp AS (SELECT member_id, {_pidx(g, 'occurred_at')} AS p, max(last_at) AS last_ts
+    if _fast_months(cur, filters, g, activity):
+        seq = f"""{_months_cte()},
+        seq AS (SELECT p, last_at AS last_ts, prev_p, next_p, CASE WHEN is_first THEN p END AS first_p FROM am)"""
+    else:
+        seq = f"""mp AS (SELECT member_id, {_pidx(g, 'occurred_at')} AS p, max(last_at) AS last_ts
                FROM src GROUP BY ALL),
         seq AS (SELECT p, last_ts, lag(p) OVER w AS prev_p, lead(p) OVER w AS next_p,
                        min(p) OVER (PARTITION BY member_id) AS first_p
-                FROM mp WINDOW w AS (PARTITION BY member_id ORDER BY p)),
+                FROM mp WINDOW w AS (PARTITION BY member_id ORDER BY p))"""
+    return f"""
+        WITH {_source_sql(cur, filters, activity, g)},
+        {_limits_sql(g, (activity,))},
+        {seq},
         up AS (SELECT p, count(*) AS active, count(*) FILTER (p = first_p) AS new,
                       count(*) FILTER (prev_p = p - 1) AS returning
                FROM seq, lim WHERE CAST(last_ts AS DATE) >= lim.lo GROUP BY 1),
@@ -639,12 +670,19 @@ def drifting_members(cur: duckdb.DuckDBPyConnection, filters: Filters, drifting_
         raise ValueError(f"drifting_days ({drift}) must not exceed inactive_days ({inactive})")
     activity = _choice("activity", activity, SOURCES)
     _choice("status", status, STATUSES)
+    if (activity == "interactions" and not filters.channels and pick(cur, filters, "month", use_start=False)
+            and covers_end(cur, filters)):
+        # All of each member's activity counts: the per-member rollup has it.
+        agg = f"""agg AS (SELECT mk, last_at AS last_ts, first_at AS first_ts, last_channel, n AS activities
+                FROM member_activity WHERE {segment_mk('mk')})"""
+    else:
+        agg = """agg AS (SELECT member_id AS mk, max(last_at) AS last_ts, min(occurred_at) AS first_ts,
+                       arg_max(channel, last_at) AS last_channel, sum(n) AS activities
+                FROM src GROUP BY 1)"""
     sql = f"""
         WITH {_source_sql(cur, filters, activity, 'month')},
         {_limits_sql('day', (activity,))},
-        agg AS (SELECT member_id AS mk, max(last_at) AS last_ts, min(occurred_at) AS first_ts,
-                       arg_max(channel, last_at) AS last_channel, sum(n) AS activities
-                FROM src GROUP BY 1),
+        {agg},
         last AS (SELECT x.member_id, agg.* EXCLUDE (mk) FROM agg JOIN ids x USING (mk)),
         d AS (SELECT l.*, date_diff('day', CAST(l.last_ts AS DATE), lim.as_of) AS days_since FROM last l, lim)
         SELECT d.member_id, m.name, m.email, m.segment,

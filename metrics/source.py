@@ -65,6 +65,14 @@ def pick(cur: duckdb.DuckDBPyConnection, filters: Filters, grain: str, *, use_st
     return f"activity_{grain}" if start_ok and end_ok else "activity_day"
 
 
+def covers_end(cur: duckdb.DuckDBPyConnection, filters: Filters) -> bool:
+    """True when the filter's end date is not before the last day of activity (fresh rollups)."""
+    if filters.end is None:
+        return True
+    hi = cur.execute("SELECT max(period) FROM activity_day").fetchall()[0][0]
+    return hi is None or filters.end >= hi
+
+
 def activity_ctes(cur: duckdb.DuckDBPyConnection, filters: Filters, grain: str, *, use_start: bool = True) -> str:
     """``mdim`` and ``activity`` CTEs (see the module docstring); bind ``filters.params()``.
     ``use_start=False`` ignores the filter's start date (cohorts look back to first-ever activity)."""

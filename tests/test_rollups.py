@@ -54,6 +54,17 @@ def test_import_builds_rollups_and_undo_rebuilds_them(workspace, write_file):
     assert _rows(workspace, "SELECT member_id, in_crm, is_employee, segment FROM member_dim ORDER BY mk") == [
         ("emp", True, True, None), ("m1", True, False, "gold"), ("m2", True, False, "silver")]
     assert rollups.inbound_actions(workspace) == ["post", "reply", "share"]
+    # Per member and month over all channels: m1's first January activity was on the forum, the
+    # last on x; each member has one active month, so no previous / next month.
+    assert _rows(workspace, """
+        SELECT a.period, d.member_id, a.n, a.first_channel, a.last_channel, a.prv, a.nxt
+        FROM active_months a JOIN member_dim d USING (mk) ORDER BY ALL""") == [
+        (date(2025, 1, 1), "m1", 3, "forum", "x", None, None),
+        (date(2025, 2, 1), "m2", 1, "forum", "forum", None, None)]
+    assert _rows(workspace, """
+        SELECT d.member_id, a.n, a.last_channel, CAST(a.first_at AS DATE), CAST(a.last_at AS DATE)
+        FROM member_activity a JOIN member_dim d USING (mk) ORDER BY 1""") == [
+        ("m1", 3, "x", date(2025, 1, 30), date(2025, 1, 31)), ("m2", 1, "forum", date(2025, 2, 2), date(2025, 2, 2))]
 
     undo_import(workspace, report.import_id)
     assert rollups.fresh(workspace)
@@ -122,6 +133,8 @@ PAGE_METRICS = [
     ("identified_share", {}), ("influentials", {}), ("influentials_engaged", {}),
     ("retention", {}), ("retention", {"grain": "week", "window": "on_or_after"}),
     ("retention_breakdown", {"by": "segment"}), ("growth_accounting", {}), ("drifting_members", {}),
+    ("retention", {"mode": "recurring", "window": "on_or_after"}), ("retention_breakdown", {"by": "channel"}),
+    ("retention", {"cohort_by": "joined_at"}), ("contractual_churn", {}),
     ("ladder_sizes", {}), ("stage_movement", {}), ("value_summary", {}), ("value_curves", {}),
     ("value_over_time", {"grain": "week"}), ("participation_value", {}), ("customer_lifetime_value", {}),
 ]
@@ -131,6 +144,7 @@ FILTER_SETS = [
     Filters(start=date(2025, 3, 12), end=date(2025, 8, 20)),  # cuts months and weeks
     Filters(channels=("forum", "x")),
     Filters(segments=("Gold",), start=date(2025, 1, 6)),
+    Filters(segments=("Gold",), end=date(2031, 12, 31)),  # an end after the data: as no end
 ]
 
 
