@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from datastore import rollups
 from metrics.filters import Filters, activity_cte, check_grain
@@ -226,6 +227,19 @@ def _run(cur: duckdb.DuckDBPyConnection, sql: str, params: dict) -> pd.DataFrame
     if missing:
         raise KeyError(f"SQL parameters without a value: {sorted(missing)}")
     return cur.execute(sql, {k: v for k, v in params.items() if k in used}).df()
+
+
+def _run_arrow(cur: duckdb.DuckDBPyConnection, sql: str, params: dict) -> pd.DataFrame:
+    """``_run`` for long results (a call list): through Arrow, about half the conversion time of
+    ``.df()`` on 131 k rows of text. Dates come back as ``datetime64[us]`` like ``.df()`` gives them
+    (tests.test_retention checks the two frames are equal)."""
+    used = set(_PARAM.findall(sql))
+    table = cur.sql(sql, params={k: v for k, v in params.items() if k in used}).to_arrow_table()
+    frame = table.to_pandas(date_as_object=False)
+    for name, typ in zip(table.column_names, table.schema.types, strict=True):
+        if pa.types.is_date(typ):
+            frame[name] = frame[name].astype("datetime64[us]")
+    return frame
 
 
 def _params(filters: Filters, **extra) -> dict:
@@ -609,15 +623,14 @@ def contractual_churn(cur: duckdb.DuckDBPyConnection, filters: Filters, grain: s
     # Member m is in the community at the start of period p when joined < start(p) <= churned_at:
     # +1 from the period after the join, -1 from the period after the churn (a running sum).
     sql = f"""
-        WITH {activity_cte(use_dates=False)},
+        WITH {activity_ctes(cur, filters, g, use_start=False, use_end=False)},
         {_limits_sql(g, ('interactions', 'transactions'))},
-        ppl AS (SELECT member_id, joined_at, churned_at FROM members_current
-                WHERE NOT coalesce(is_employee, FALSE)
-                  AND (len($f_segments) = 0 OR list_contains($f_segments, segment))),
-        firsts AS (SELECT member_id, min(occurred_at)::DATE AS d FROM activity
-                   WHERE member_id IN (SELECT member_id FROM ppl WHERE joined_at IS NULL) GROUP BY 1),
+        ppl AS (SELECT mk, joined_at, churned_at FROM mdim
+                WHERE NOT is_employee AND (len($f_segments) = 0 OR list_contains($f_segments, segment))),
+        firsts AS (SELECT mk, min(first_at)::DATE AS d FROM activity
+                   WHERE mk IN (SELECT mk FROM ppl WHERE joined_at IS NULL) GROUP BY 1),
         m AS (SELECT coalesce(p.joined_at, f.d) AS joined, p.churned_at
-              FROM ppl p LEFT JOIN firsts f USING (member_id)),
+              FROM ppl p LEFT JOIN firsts f USING (mk)),
         ev AS (SELECT greatest(coalesce({_pidx(g, 'joined')} + 1, lim.lo_p), lim.lo_p) AS p, 1 AS delta
                FROM m, lim
                UNION ALL
@@ -683,18 +696,18 @@ def drifting_members(cur: duckdb.DuckDBPyConnection, filters: Filters, drifting_
         WITH {_source_sql(cur, filters, activity, 'month')},
         {_limits_sql('day', (activity,))},
         {agg},
-        last AS (SELECT x.member_id, agg.* EXCLUDE (mk) FROM agg JOIN ids x USING (mk)),
+        last AS (SELECT x.member_id, agg.* FROM agg JOIN ids x USING (mk)),
         d AS (SELECT l.*, date_diff('day', CAST(l.last_ts AS DATE), lim.as_of) AS days_since FROM last l, lim)
         SELECT d.member_id, m.name, m.email, m.segment,
                CASE WHEN d.days_since > $inactive THEN 'inactive' ELSE 'drifting' END AS status,
                CAST(d.last_ts AS DATE) AS last_activity, d.days_since::BIGINT AS days_since, d.last_channel,
                CAST(d.first_ts AS DATE) AS first_activity, d.activities::BIGINT AS activities, m.churned_at,
                m.member_id IS NOT NULL AS in_crm
-        FROM d LEFT JOIN mdim m ON m.member_id = d.member_id
+        FROM d LEFT JOIN mdim m ON m.mk = d.mk
         WHERE d.days_since >= $drift
           AND ($status = 'all' OR $status = CASE WHEN d.days_since > $inactive THEN 'inactive' ELSE 'drifting' END)
         ORDER BY d.days_since > $inactive, m.member_id IS NULL, d.days_since, d.member_id"""
-    return _run(cur, sql, _params(filters, drift=drift, inactive=inactive, status=status))
+    return _run_arrow(cur, sql, _params(filters, drift=drift, inactive=inactive, status=status))
 
 
 def retention_inputs(cur: duckdb.DuckDBPyConnection) -> dict:

@@ -48,7 +48,8 @@ def segment_mk(col: str) -> str:
             "(SELECT mk FROM member_dim WHERE list_contains($f_segments, segment)))")
 
 
-def pick(cur: duckdb.DuckDBPyConnection, filters: Filters, grain: str, *, use_start: bool = True) -> str | None:
+def pick(cur: duckdb.DuckDBPyConnection, filters: Filters, grain: str, *, use_start: bool = True,
+         use_end: bool = True) -> str | None:
     """The rollup table that answers activity at ``grain`` under ``filters`` exactly, or None (raw)."""
     check_grain(grain)
     if filters.campaigns or not rollups.fresh(cur):
@@ -60,7 +61,7 @@ def pick(cur: duckdb.DuckDBPyConnection, filters: Filters, grain: str, *, use_st
         return f"activity_{grain}"
     start = filters.start if use_start else None
     start_ok = start is None or start <= lo or _period_start(grain, start) == start
-    end_excl = filters.end + timedelta(days=1) if filters.end else None
+    end_excl = filters.end + timedelta(days=1) if filters.end and use_end else None
     end_ok = end_excl is None or end_excl > hi or _period_start(grain, end_excl) == end_excl
     return f"activity_{grain}" if start_ok and end_ok else "activity_day"
 
@@ -73,13 +74,16 @@ def covers_end(cur: duckdb.DuckDBPyConnection, filters: Filters) -> bool:
     return hi is None or filters.end >= hi
 
 
-def activity_ctes(cur: duckdb.DuckDBPyConnection, filters: Filters, grain: str, *, use_start: bool = True) -> str:
+def activity_ctes(cur: duckdb.DuckDBPyConnection, filters: Filters, grain: str, *, use_start: bool = True,
+                  use_end: bool = True) -> str:
     """``mdim`` and ``activity`` CTEs (see the module docstring); bind ``filters.params()``.
-    ``use_start=False`` ignores the filter's start date (cohorts look back to first-ever activity)."""
-    table = pick(cur, filters, grain, use_start=use_start)
+    ``use_start=False`` ignores the filter's start date (cohorts look back to first-ever activity),
+    ``use_end=False`` its end date."""
+    table = pick(cur, filters, grain, use_start=use_start, use_end=use_end)
     start = "($f_start IS NULL OR {col} >= $f_start) AND " if use_start else ""
+    end = "($f_end_excl IS NULL OR {col} < $f_end_excl) AND " if use_end else ""
     if table is None:
-        dates = start.format(col="i.occurred_at") + "($f_end_excl IS NULL OR i.occurred_at < $f_end_excl)"
+        dates = start.format(col="i.occurred_at") + end.format(col="i.occurred_at") + "TRUE"
         return f"""{MDIM_RAW},
         activity AS (
             SELECT CAST(date_trunc('{grain}', i.occurred_at) AS DATE) AS period, i.member_id AS mk, i.channel,
@@ -91,7 +95,7 @@ def activity_ctes(cur: duckdb.DuckDBPyConnection, filters: Filters, grain: str, 
         ids AS (SELECT DISTINCT mk, mk AS member_id FROM activity)"""
     period = "a.period" if table == f"activity_{grain}" else f"CAST(date_trunc('{grain}', a.period) AS DATE)"
     # Exact: every row of the chosen table lies wholly inside or outside the date range (pick).
-    dates = start.format(col="a.first_at") + "($f_end_excl IS NULL OR a.last_at < $f_end_excl)"
+    dates = start.format(col="a.first_at") + end.format(col="a.last_at") + "TRUE"
     return f"""{_MDIM_ROLLUP},
         activity AS (
             SELECT {period} AS period, a.mk, a.channel, a.n, a.first_at, a.last_at, a.max_reach

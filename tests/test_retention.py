@@ -538,3 +538,21 @@ def test_property_lifecycle(workspace, events, start_month):
     whole = compute(workspace, "retention")
     whole = whole[whole["cohort"] >= pd.Timestamp(f.start)].reset_index(drop=True)
     assert cut.equals(whole)
+
+
+def test_call_list_through_arrow_equals_the_plain_conversion(golden):
+    """drifting_members converts its (possibly long) result through Arrow: the same values and
+    dtypes as DuckDB's own .df(), except that a text column stays text when it is all NULL or the
+    result is empty (.df() gives object there)."""
+    from metrics.retention import _run, _run_arrow
+
+    sql = """SELECT * FROM (VALUES ('A', NULL, DATE '2024-01-02', TIMESTAMP '2024-01-02 10:00', 3::BIGINT, TRUE),
+                                   ('B', 'Bo', NULL, NULL, 0::BIGINT, FALSE))
+             t(member_id, name, last_activity, last_ts, activities, in_crm) WHERE $keep OR member_id = 'A'"""
+    both = _run_arrow(golden, sql, {"keep": True})
+    pd.testing.assert_frame_equal(both, _run(golden, sql, {"keep": True}))
+    assert str(both["last_activity"].dtype) == "datetime64[us]" and str(both["last_ts"].dtype) == "datetime64[us]"
+    only_a = _run_arrow(golden, sql, {"keep": False})  # name all NULL
+    pd.testing.assert_frame_equal(only_a, both.iloc[:1])  # .df() would give an object column of None here
+    empty = _run_arrow(golden, f"SELECT * FROM ({sql}) WHERE FALSE", {"keep": True})
+    assert empty.empty and empty.dtypes.equals(both.dtypes)
