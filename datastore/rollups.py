@@ -12,12 +12,12 @@ which stay the reference: the metric tests compute every metric both ways and co
 * ``activity_day`` / ``activity_week`` / ``activity_month``: activity (inbound interactions by
   a known, non-employee member; METRICS.md) per period start x member x channel: ``n``
   interactions, ``first_at`` / ``last_at`` (first and last time), ``max_reach``. Week = ISO week.
-* ``active_months``: each member's active months (all channels): ``n``, ``first_at`` / ``last_at``,
+* ``active_months``: each member's active months (all channels): ``n``, ``first_at`` / ``last_at``, ``max_reach``,
   the channel of the first and of the last activity in the month, and the member's previous and
   next active month ``prv`` / ``nxt`` (NULL at the ends): lifecycle and cohorts without a regrouping
   or a window at query time.
 * ``member_activity``: per member over all time and channels: ``first_at``, ``last_at``, the channel
-  of the last activity, ``n`` (the drifting / inactive list).
+  of the last activity, ``n``, ``max_reach`` (the drifting / inactive list, per-member totals).
 * ``active_days``: each member's active days (all channels) with the member's next active day
   ``nxt`` (NULL for the last): DAU / WAU / MAU and day-grain stickiness without a window at query time.
 * ``daily_active``: DAU / WAU / MAU (members active on the day and in the trailing 7 / 30 days)
@@ -45,7 +45,7 @@ from datastore.workspace import data_version, get_setting, set_setting
 GRAINS = ("day", "week", "month")
 TABLES = ("member_dim", "inbound_actions", "purchase_day", "active_months", "member_activity", "active_days", "daily_active", "messages", "hourly", "contacts", "posts", *(f"activity_{g}" for g in GRAINS))
 STAMP = "rollups_data_version"
-VERSION = 10  # bump when the tables change: older rollups are then stale and rebuilt
+VERSION = 11  # bump when the tables change: older rollups are then stale and rebuilt
 
 _MEMBER_DIM = """
     CREATE OR REPLACE TABLE member_dim AS
@@ -71,9 +71,10 @@ _ACTIVITY_DAY = """
 # between channels at the same instant picks one, as the same aggregate over raw rows would).
 _ACTIVE_MONTHS = """
     CREATE OR REPLACE TABLE active_months AS
-    SELECT period, mk, n, first_at, last_at, first_channel, last_channel,
+    SELECT period, mk, n, first_at, last_at, max_reach, first_channel, last_channel,
            lag(period) OVER w AS prv, lead(period) OVER w AS nxt
     FROM (SELECT period, mk, sum(n)::INTEGER AS n, min(first_at) AS first_at, max(last_at) AS last_at,
+                 max(max_reach) AS max_reach,
                  arg_min(channel, first_at) AS first_channel, arg_max(channel, last_at) AS last_channel
           FROM activity_month GROUP BY 1, 2)
     WINDOW w AS (PARTITION BY mk ORDER BY period)"""
@@ -81,7 +82,7 @@ _ACTIVE_MONTHS = """
 _MEMBER_ACTIVITY = """
     CREATE OR REPLACE TABLE member_activity AS
     SELECT mk, min(first_at) AS first_at, max(last_at) AS last_at, arg_max(last_channel, last_at) AS last_channel,
-           sum(n)::BIGINT AS n
+           sum(n)::BIGINT AS n, max(max_reach) AS max_reach
     FROM active_months GROUP BY 1"""
 
 _ACTIVE_DAYS = """

@@ -32,7 +32,7 @@ import pandas as pd
 from metrics.filters import Filters, check_grain, interaction_where
 from metrics.periods import spine_cte, trunc
 from metrics.registry import register
-from metrics.source import active_days_cte, activity_ctes, pick, segment_mk
+from metrics.source import active_days_cte, activity_ctes, exact_rows, member_months, member_totals, pick, segment_mk
 
 SECTION = "participation"
 NOT_ANSWERABLE: tuple[str, ...] = ("like", "share", "view", "follow")
@@ -227,6 +227,10 @@ def _member_periods(cur: duckdb.DuckDBPyConnection, filters: Filters, grain: str
     if grain == "day":
         return f"""{active_days_cte(cur, filters)},
         pm AS (SELECT mk, day AS period, day AS lo, day AS hi FROM md)"""
+    months = member_months(cur, filters) if grain == "month" else None
+    if months is not None:
+        return f"""{activity_ctes(cur, filters, grain)},
+        pm AS (SELECT mk, period, first_at AS lo, last_at AS hi FROM ({months}))"""
     return f"""{activity_ctes(cur, filters, grain)},
         pm AS (SELECT mk, period, min(first_at) AS lo, max(last_at) AS hi FROM activity GROUP BY ALL)"""
 
@@ -342,10 +346,12 @@ def stickiness_distribution(cur: duckdb.DuckDBPyConnection, filters: Filters, gr
 def activity_per_active_member(cur: duckdb.DuckDBPyConnection, filters: Filters, grain: str = "month") -> pd.DataFrame:
     """Columns: period, activity, active_members, value (mean), median, p90."""
     g = check_grain(grain)
+    months = member_months(cur, filters) if g == "month" else None
+    per_member = (f"SELECT period, mk, n, first_at AS lo, last_at AS hi FROM ({months})" if months else
+                  "SELECT period, mk, sum(n) AS n, min(first_at) AS lo, max(last_at) AS hi FROM activity GROUP BY ALL")
     sql = f"""
         WITH {activity_ctes(cur, filters, g)},
-        pm AS (SELECT period, mk, sum(n) AS n, min(first_at) AS lo, max(last_at) AS hi
-               FROM activity GROUP BY ALL),
+        pm AS ({per_member}),
         agg AS (SELECT period, sum(n) AS activity, count(*) AS active_members,
                        median(n)::DOUBLE AS median, quantile_cont(n, 0.9)::DOUBLE AS p90, min(lo) AS lo, max(hi) AS hi
                 FROM pm GROUP BY 1),
@@ -359,6 +365,16 @@ def activity_per_active_member(cur: duckdb.DuckDBPyConnection, filters: Filters,
 # ------------------------------------------------------------------------------------------
 # Participation inequality
 # ------------------------------------------------------------------------------------------
+
+def _per_member(cur: duckdb.DuckDBPyConnection, filters: Filters) -> str:
+    """`(mk, n, lo, hi, max_reach)`: each active member's activity count, first / last time and
+    largest reach over the range (use after ``activity_ctes(cur, filters, "month")``)."""
+    totals = member_totals(cur, filters)
+    if totals is not None:
+        return f"SELECT mk, n, first_at AS lo, last_at AS hi, max_reach FROM ({totals})"
+    return ("SELECT mk, sum(n) AS n, min(first_at) AS lo, max(last_at) AS hi, max(max_reach) AS max_reach "
+            "FROM activity GROUP BY 1")
+
 
 @register(
     "participation_inequality",
@@ -381,7 +397,7 @@ def participation_inequality(cur: duckdb.DuckDBPyConnection, filters: Filters) -
     """
     sql = f"""
         WITH {activity_ctes(cur, filters, 'month')},
-        pm AS (SELECT mk, sum(n) AS n, min(first_at) AS lo, max(last_at) AS hi FROM activity GROUP BY 1),
+        pm AS ({_per_member(cur, filters)}),
         {_bounds('pm')}, {_community_cte(cur, filters)},
         ranked AS (
             SELECT n,
@@ -426,7 +442,7 @@ def participation_lorenz(cur: duckdb.DuckDBPyConnection, filters: Filters) -> pd
     member_share (i / N), activity_share (their share of the activity). Empty without activity."""
     sql = f"""
         WITH {activity_ctes(cur, filters, 'month')},
-        pm AS (SELECT mk, sum(n) AS n FROM activity GROUP BY 1),
+        pm AS ({_per_member(cur, filters)}),
         ranked AS (
             SELECT row_number() OVER (ORDER BY n, mk) AS i,
                    sum(n) OVER (ORDER BY n, mk ROWS UNBOUNDED PRECEDING) AS cum
@@ -712,10 +728,11 @@ def channel_mix(cur: duckdb.DuckDBPyConnection, filters: Filters, grain: str = "
     """Columns: period, channel, activity, active_members, share. Every (period, channel with
     activity in the range) pair is present, 0 when quiet; ordered by period, channel."""
     g = check_grain(grain)
+    members = "count(*)" if exact_rows(cur, filters, g) else "count(DISTINCT mk)"
     sql = f"""
         WITH {activity_ctes(cur, filters, g)},
         agg AS (SELECT period, channel, sum(n) AS activity,
-                       count(DISTINCT mk) AS active_members, min(first_at) AS lo, max(last_at) AS hi
+                       {members} AS active_members, min(first_at) AS lo, max(last_at) AS hi
                 FROM activity GROUP BY ALL),
         {_bounds('agg')}, {spine_cte(g)},
         channels AS (SELECT DISTINCT channel FROM agg)
@@ -859,7 +876,7 @@ def influentials(cur: duckdb.DuckDBPyConnection, filters: Filters, top_share: fl
                                      "reach_rank"])
     sql = f"""
         WITH {activity_ctes(cur, filters, 'month')},
-        am AS (SELECT mk, max(max_reach) AS max_reach FROM activity GROUP BY 1),
+        am AS ({_per_member(cur, filters)}),
         love AS ({_love_sql(cur, filters)}),
         scored AS (
             SELECT am.mk, x.member_id, m.name, m.segment, coalesce(l.love, 0)::BIGINT AS love,
@@ -896,18 +913,23 @@ def influentials_engaged(cur: duckdb.DuckDBPyConnection, filters: Filters, grain
     g = check_grain(grain)
     if not 0 < float(top_share) <= 1:
         raise ValueError(f"top_share must be in (0, 1] (got {top_share!r})")
+    months = member_months(cur, filters) if g == "month" else None
+    per_member = (f"SELECT period, mk, max_reach, first_at AS lo, last_at AS hi FROM ({months})" if months else
+                  "SELECT period, mk, max(max_reach) AS max_reach, min(first_at) AS lo, max(last_at) AS hi "
+                  "FROM activity GROUP BY ALL")
+    # Rank only the members with a reach (the others sort last and are never influentials); the
+    # period's active count comes from a plain count.
     sql = f"""
         WITH {activity_ctes(cur, filters, g)},
-        pm AS (SELECT period, mk, max(max_reach) AS max_reach, min(first_at) AS lo, max(last_at) AS hi
-               FROM activity GROUP BY ALL),
+        pm AS ({per_member}),
         {_bounds('pm')}, {spine_cte(g)},
+        reach AS (SELECT pm.period, pm.mk, coalesce(m.followers, pm.max_reach) AS reach
+                  FROM pm LEFT JOIN mdim m USING (mk)),
+        active AS (SELECT period, count(*) AS active FROM pm GROUP BY 1),
         ranked AS (
-            SELECT pm.period, pm.mk, coalesce(m.followers, pm.max_reach) AS reach,
-                   row_number() OVER (PARTITION BY pm.period
-                                      ORDER BY coalesce(m.followers, pm.max_reach) DESC NULLS LAST, pm.mk) AS rk,
-                   count(*) OVER (PARTITION BY pm.period) AS active
-            FROM pm LEFT JOIN mdim m USING (mk)),
-        infl AS (SELECT period, mk FROM ranked WHERE reach IS NOT NULL AND rk <= ceil($top_share * active)),
+            SELECT period, mk, row_number() OVER (PARTITION BY period ORDER BY reach DESC, mk) AS rk
+            FROM reach WHERE reach IS NOT NULL),
+        infl AS (SELECT period, mk FROM ranked JOIN active USING (period) WHERE rk <= ceil($top_share * active)),
         {_engaged_cte(cur, filters, trunc(g, '{t}'))},
         agg AS (SELECT i.period, count(*) AS influentials, count(e.mk) AS engaged
                 FROM infl i LEFT JOIN engaged e USING (period, mk) GROUP BY 1)

@@ -106,6 +106,42 @@ def activity_ctes(cur: duckdb.DuckDBPyConnection, filters: Filters, grain: str, 
         ids AS (SELECT mk, member_id FROM member_dim)"""
 
 
+def _dates(col_first: str, col_last: str, use_start: bool) -> str:
+    start = f"($f_start IS NULL OR {col_first} >= $f_start) AND " if use_start else ""
+    return start + f"($f_end_excl IS NULL OR {col_last} < $f_end_excl)"
+
+
+def member_months(cur: duckdb.DuckDBPyConnection, filters: Filters, *, use_start: bool = True) -> str | None:
+    """A query for ``(period, mk, n, first_at, last_at, max_reach)``: one row per member and active
+    month (all channels) under the filters, from the ``active_months`` rollup; None when it does not
+    answer exactly (a channel filter, or a range the month rollup does not cover in whole months:
+    see ``pick``). Use it next to ``activity_ctes(cur, filters, "month")`` (same keys)."""
+    if filters.channels or pick(cur, filters, "month", use_start=use_start) != "activity_month":
+        return None
+    return f"""SELECT period, mk, n, first_at, last_at, max_reach FROM active_months a
+            WHERE {_dates('a.first_at', 'a.last_at', use_start)} AND {segment_mk('a.mk')}"""
+
+
+def member_totals(cur: duckdb.DuckDBPyConnection, filters: Filters) -> str | None:
+    """A query for ``(mk, n, first_at, last_at, max_reach)``: each active member's totals over the
+    range (all channels), from ``member_activity`` when the range holds all activity, else from
+    ``active_months``; None when neither answers exactly (then group ``activity`` by member)."""
+    months = member_months(cur, filters)
+    if months is None:
+        return None
+    lo, hi = cur.execute("SELECT min(period), max(period) FROM activity_day").fetchall()[0]
+    if lo is None or ((filters.start is None or filters.start <= lo) and (filters.end is None or filters.end >= hi)):
+        return f"SELECT mk, n, first_at, last_at, max_reach FROM member_activity a WHERE {segment_mk('a.mk')}"
+    return f"""SELECT mk, sum(n) AS n, min(first_at) AS first_at, max(last_at) AS last_at, max(max_reach) AS max_reach
+            FROM ({months}) GROUP BY 1"""
+
+
+def exact_rows(cur: duckdb.DuckDBPyConnection, filters: Filters, grain: str) -> bool:
+    """True when ``activity_ctes`` reads ``activity_{grain}`` as stored: then its rows are unique per
+    (period, mk, channel) and ``count(*)`` equals ``count(DISTINCT mk)`` per period and channel."""
+    return pick(cur, filters, grain) == f"activity_{grain}"
+
+
 def mdim_cte(cur: duckdb.DuckDBPyConnection) -> str:
     """Just ``mdim``, keyed like ``activity_ctes`` would key it (for metrics that read members only)."""
     return _MDIM_ROLLUP if rollups.fresh(cur) else MDIM_RAW

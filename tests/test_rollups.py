@@ -135,6 +135,9 @@ PAGE_METRICS = [
     ("retention_breakdown", {"by": "segment"}), ("growth_accounting", {}), ("drifting_members", {}),
     ("retention", {"mode": "recurring", "window": "on_or_after"}), ("retention_breakdown", {"by": "channel"}),
     ("retention", {"cohort_by": "joined_at"}), ("contractual_churn", {}),
+    ("stickiness_distribution", {"grain": "month"}), ("channel_mix", {}), ("participation_rate", {"grain": "week"}),
+    ("activity_per_active_member", {"grain": "day"}), ("influentials_engaged", {"grain": "week"}),
+    ("influentials", {"top_share": 0.2, "limit": 0}),
     ("ladder_sizes", {}), ("stage_movement", {}), ("value_summary", {}), ("value_curves", {}),
     ("value_over_time", {"grain": "week"}), ("participation_value", {}), ("customer_lifetime_value", {}),
 ]
