@@ -23,7 +23,8 @@ which stay the reference: the metric tests compute every metric both ways and co
 * ``daily_active``: DAU / WAU / MAU (members active on the day and in the trailing 7 / 30 days)
   for every day from the first activity to 30 days after the last, all channels and members.
 * ``messages``: inbound messages of activity that carry an ``interaction_id`` (the ones a reply
-  can answer), with ``mk``, channel, action, ``replied_at`` (the first outbound reply) and ``seconds`` to it.
+  can answer), with ``day``, ``mk``, channel, action, ``answerable`` (action not in the default
+  ``NOT_ANSWERABLE``), ``replied_at`` (the first outbound reply) and ``seconds`` to it.
 * ``hourly``: every interaction counted per day x weekday x hour x channel x direction, with
   whether the member is known / in the CRM / an employee (timing heatmap, identified share).
 * ``contacts``: member x day x channel on which we sent the member something (addressed to
@@ -43,9 +44,11 @@ import duckdb
 from datastore.workspace import data_version, get_setting, set_setting
 
 GRAINS = ("day", "week", "month")
+# Actions a reply does not answer, by default (METRICS.md); metrics.participation offers it as an option.
+NOT_ANSWERABLE: tuple[str, ...] = ("like", "share", "view", "follow")
 TABLES = ("member_dim", "inbound_actions", "purchase_day", "active_months", "member_activity", "active_days", "daily_active", "messages", "hourly", "contacts", "posts", *(f"activity_{g}" for g in GRAINS))
 STAMP = "rollups_data_version"
-VERSION = 11  # bump when the tables change: older rollups are then stale and rebuilt
+VERSION = 12  # bump when the tables change: older rollups are then stale and rebuilt
 
 _MEMBER_DIM = """
     CREATE OR REPLACE TABLE member_dim AS
@@ -106,11 +109,12 @@ _DAILY_ACTIVE = """
            (sum(coalesce(a.d30, 0)) OVER (ORDER BY d.t))::BIGINT AS mau
     FROM days d LEFT JOIN agg a USING (t) ORDER BY day"""
 
-_MESSAGES = """
+_MESSAGES = f"""
     CREATE OR REPLACE TABLE messages AS
     WITH fr AS (SELECT in_reply_to AS interaction_id, min(occurred_at) AS replied_at FROM interactions
                 WHERE direction = 'outbound' AND in_reply_to IS NOT NULL GROUP BY 1)
-    SELECT i.occurred_at, d.mk, i.channel, i.action, fr.replied_at,
+    SELECT i.occurred_at, i.occurred_at::DATE AS day, d.mk, i.channel, i.action,
+           NOT list_contains({list(NOT_ANSWERABLE)}, coalesce(i.action, 'interaction')) AS answerable, fr.replied_at,
            (CASE WHEN fr.replied_at IS NOT NULL  -- greatest() would turn NULL into 0
                  THEN greatest(date_diff('second', i.occurred_at, fr.replied_at), 0) END)::BIGINT AS seconds
     FROM interactions i JOIN member_dim d USING (member_id) LEFT JOIN fr USING (interaction_id)

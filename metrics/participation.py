@@ -29,13 +29,14 @@ from datetime import date, timedelta
 import duckdb
 import pandas as pd
 
+from datastore import rollups
 from metrics.filters import Filters, check_grain, interaction_where
 from metrics.periods import spine_cte, trunc
 from metrics.registry import register
 from metrics.source import active_days_cte, activity_ctes, exact_rows, member_months, member_totals, pick, segment_mk
 
 SECTION = "participation"
-NOT_ANSWERABLE: tuple[str, ...] = ("like", "share", "view", "follow")
+NOT_ANSWERABLE: tuple[str, ...] = rollups.NOT_ANSWERABLE
 NEEDS_IN_REPLY_TO = (
     "No interaction in this workspace says which message it answers. Map a column to "
     "in_reply_to (the interaction_id a reply answers) on the Data page to see response rates, "
@@ -460,20 +461,22 @@ def participation_lorenz(cur: duckdb.DuckDBPyConnection, filters: Filters) -> pd
 # Two-way interaction
 # ------------------------------------------------------------------------------------------
 
-def _responses_sql(cur: duckdb.DuckDBPyConnection, filters: Filters) -> str:
-    """`resp(occurred_at, channel, replied_at, seconds)`: each answerable inbound message in the
-    range with its first outbound reply (NULL when none). A reply stamped before the message
-    (clock skew between systems) still answers it, in 0 seconds. Reads the ``messages`` rollup
-    when it answers (see metrics.source)."""
+def _responses_sql(cur: duckdb.DuckDBPyConnection, filters: Filters, not_answerable: list[str]) -> str:
+    """`resp(occurred_at, day, channel, replied_at, seconds)`: each answerable inbound message in
+    the range (its action not in ``not_answerable``; bind it as ``$not_answerable``) with its first
+    outbound reply (NULL when none). A reply stamped before the message (clock skew between
+    systems) still answers it, in 0 seconds. Reads the ``messages`` rollup when it answers (see
+    metrics.source); its ``answerable`` flag stands for the default list."""
     seconds = ("CASE WHEN replied_at IS NOT NULL "
                "THEN greatest(date_diff('second', occurred_at, replied_at), 0) END AS seconds")
     if pick(cur, filters, "day"):
+        answerable = ("m.answerable" if sorted(not_answerable) == sorted(NOT_ANSWERABLE) else
+                      "NOT list_contains($not_answerable, coalesce(m.action, 'interaction'))")
         return f"""resp AS (
-            SELECT occurred_at, channel, replied_at, seconds FROM messages m
-            WHERE {_dates('m.occurred_at')}
+            SELECT occurred_at, day, channel, replied_at, seconds FROM messages m
+            WHERE {answerable} AND {_dates('m.occurred_at')}
               AND (len($f_channels) = 0 OR list_contains($f_channels, m.channel))
-              AND {segment_mk('m.mk')}
-              AND NOT list_contains($not_answerable, coalesce(m.action, 'interaction')))"""
+              AND {segment_mk('m.mk')})"""
     return f"""{_activity()},
         ans AS (SELECT interaction_id, occurred_at, channel FROM activity
                 WHERE interaction_id IS NOT NULL
@@ -481,14 +484,14 @@ def _responses_sql(cur: duckdb.DuckDBPyConnection, filters: Filters) -> str:
         fr AS (SELECT in_reply_to AS interaction_id, min(occurred_at) AS replied_at FROM interactions
                WHERE direction = 'outbound' AND in_reply_to IS NOT NULL GROUP BY 1),
         resp AS (
-            SELECT a.occurred_at, a.channel, f.replied_at, {seconds}
+            SELECT a.occurred_at, a.occurred_at::DATE AS day, a.channel, f.replied_at, {seconds}
             FROM ans a LEFT JOIN fr f USING (interaction_id))"""
 
 
 _FRT_STATS = """count(*) AS answerable, count(replied_at) AS answered,
     count(replied_at) / nullif(count(*), 0) AS response_rate,
-    (median(seconds) / 3600.0)::DOUBLE AS median_hours,
-    (quantile_cont(seconds, 0.9) / 3600.0)::DOUBLE AS p90_hours,
+    (quantile_cont(seconds, [0.5, 0.9])[1] / 3600.0)::DOUBLE AS median_hours,
+    (quantile_cont(seconds, [0.5, 0.9])[2] / 3600.0)::DOUBLE AS p90_hours,
     count(*) FILTER (seconds <= 3600) / nullif(count(*), 0) AS within_1h,
     count(*) FILTER (seconds <= 86400) / nullif(count(*), 0) AS within_24h"""
 _FRT_COLUMNS = ["answerable", "answered", "response_rate", "median_hours", "p90_hours", "within_1h", "within_24h"]
@@ -534,22 +537,22 @@ def first_response_time(cur: duckdb.DuckDBPyConnection, filters: Filters, grain:
     if not two_way_status(cur)["available"]:
         return _needs_in_reply_to(keys[by] + _FRT_COLUMNS)
     params = {**filters.params(), "not_answerable": _not_answerable(not_answerable)}
+    resp = _responses_sql(cur, filters, params["not_answerable"])
     if by == "period":
         sql = f"""
-            WITH {_responses_sql(cur, filters)},
-            agg AS (SELECT {trunc(g, 'occurred_at')} AS period, {_FRT_STATS},
-                           min(occurred_at) AS lo, max(occurred_at) AS hi
+            WITH {resp},
+            agg AS (SELECT {trunc(g, 'day')} AS period, {_FRT_STATS}, min(day) AS lo, max(day) AS hi
                     FROM resp GROUP BY 1),
             {_bounds('agg')}, {spine_cte(g)}
             SELECT s.period, coalesce(a.answerable, 0) AS answerable, coalesce(a.answered, 0) AS answered,
                    a.response_rate, a.median_hours, a.p90_hours, a.within_1h, a.within_24h
             FROM spine s LEFT JOIN agg a USING (period) ORDER BY s.period"""
     elif by == "channel":
-        sql = f"""WITH {_responses_sql(cur, filters)}
+        sql = f"""WITH {resp}
             SELECT channel, {_FRT_STATS} FROM resp GROUP BY 1 ORDER BY answerable DESC, channel"""
     elif by == "hour_of_week":
         sql = f"""
-            WITH {_responses_sql(cur, filters)},
+            WITH {resp},
             agg AS (SELECT isodow(occurred_at) AS weekday, hour(occurred_at) AS hour, {_FRT_STATS}
                     FROM resp GROUP BY 1, 2),
             grid AS (SELECT w AS weekday, h AS hour FROM range(1, 8) t1(w), range(0, 24) t2(h))
@@ -557,7 +560,7 @@ def first_response_time(cur: duckdb.DuckDBPyConnection, filters: Filters, grain:
                    a.response_rate, a.median_hours, a.p90_hours, a.within_1h, a.within_24h
             FROM grid g LEFT JOIN agg a USING (weekday, hour) ORDER BY g.weekday, g.hour"""
     else:
-        sql = f"WITH {_responses_sql(cur, filters)} SELECT {_FRT_STATS} FROM resp"
+        sql = f"WITH {resp} SELECT {_FRT_STATS} FROM resp"
     return _run(cur, sql, params)
 
 
@@ -574,6 +577,8 @@ def response_time_distribution(cur: duckdb.DuckDBPyConnection, filters: Filters,
     """Columns: bucket (label), position (sort order), messages, share (of answerable)."""
     if not two_way_status(cur)["available"]:
         return _needs_in_reply_to(["bucket", "position", "messages", "share"])
+    params = {**filters.params(), "not_answerable": _not_answerable(not_answerable)}
+    resp = _responses_sql(cur, filters, params["not_answerable"])
     cases, labels = [], []
     for pos, (label, upper) in enumerate(RESPONSE_BUCKETS):
         if upper is not None:
@@ -582,7 +587,7 @@ def response_time_distribution(cur: duckdb.DuckDBPyConnection, filters: Filters,
     unanswered = len(RESPONSE_BUCKETS)
     labels.append(f"({unanswered}, 'unanswered')")
     sql = f"""
-        WITH {_responses_sql(cur, filters)},
+        WITH {resp},
         b AS (SELECT CASE WHEN seconds IS NULL THEN {unanswered} {' '.join(cases)}
                           ELSE {len(RESPONSE_BUCKETS) - 1} END AS position FROM resp),
         agg AS (SELECT position, count(*) AS messages FROM b GROUP BY 1),
@@ -590,7 +595,7 @@ def response_time_distribution(cur: duckdb.DuckDBPyConnection, filters: Filters,
         SELECT n.bucket, n.position, coalesce(a.messages, 0) AS messages,
                coalesce(a.messages, 0) / nullif(sum(coalesce(a.messages, 0)) OVER (), 0) AS share
         FROM names n LEFT JOIN agg a USING (position) ORDER BY n.position"""
-    return _run(cur, sql, {**filters.params(), "not_answerable": _not_answerable(not_answerable)})
+    return _run(cur, sql, params)
 
 
 @register(
@@ -849,6 +854,20 @@ def _love_sql(cur: duckdb.DuckDBPyConnection, filters: Filters) -> str:
             GROUP BY 1"""
 
 
+# `ranked(..., k, rk)`: the first k rows of `reach` by reach (descending, then mk) in each
+# partition, k from `active`, rk their rank (members without a reach sort last: never among them).
+# Only the rows at or above the k-th largest reach (`max(reach, n)` lists the n largest) are
+# ranked: the rest rank after all of them, so the first k ranks are those of the whole partition.
+_TOP_BY_REACH = """top AS (
+            SELECT {part}, max(reach, coalesce((SELECT max(k) FROM active), 1)) AS top FROM reach
+            WHERE reach IS NOT NULL GROUP BY ALL),
+        cand AS (
+            SELECT r.*, a.k FROM reach r JOIN active a {by} JOIN top t {by}
+            WHERE r.reach >= t.top[least(a.k, len(t.top))]),
+        ranked AS (
+            SELECT *, row_number() OVER (PARTITION BY {part} ORDER BY reach DESC, mk) AS rk FROM cand)"""
+
+
 @register(
     "influentials",
     "Influentials (top 1 % by reach among the range's active members, configurable) with love "
@@ -878,15 +897,15 @@ def influentials(cur: duckdb.DuckDBPyConnection, filters: Filters, top_share: fl
         WITH {activity_ctes(cur, filters, 'month')},
         am AS ({_per_member(cur, filters)}),
         love AS ({_love_sql(cur, filters)}),
-        scored AS (
-            SELECT am.mk, x.member_id, m.name, m.segment, coalesce(l.love, 0)::BIGINT AS love,
-                   coalesce(m.followers, am.max_reach) AS reach
-            FROM am JOIN ids x USING (mk) LEFT JOIN mdim m USING (mk) LEFT JOIN love l USING (mk)),
-        ranked AS (
-            SELECT *, row_number() OVER (ORDER BY reach DESC NULLS LAST, mk) AS reach_rank,
-                   count(*) OVER () AS active
-            FROM scored),
-        infl AS (SELECT * FROM ranked WHERE reach IS NOT NULL AND reach_rank <= ceil($top_share * active)),
+        reach AS (SELECT 1 AS part, am.mk, coalesce(m.followers, am.max_reach) AS reach
+                  FROM am LEFT JOIN mdim m USING (mk)),
+        active AS (SELECT ceil($top_share * count(*))::BIGINT AS k FROM am),
+        {_TOP_BY_REACH.format(part="part", by="ON TRUE")},
+        infl AS (
+            SELECT r.mk, x.member_id, m.name, m.segment, coalesce(l.love, 0)::BIGINT AS love, r.reach,
+                   r.rk AS reach_rank
+            FROM ranked r JOIN ids x USING (mk) LEFT JOIN mdim m USING (mk) LEFT JOIN love l USING (mk)
+            WHERE r.rk <= r.k),
         {_engaged_cte(cur, filters, "0")}
         SELECT i.member_id, i.name, i.segment, i.love, i.reach, i.love * i.reach AS gravity,
                i.mk IN (SELECT mk FROM engaged) AS engaged, i.reach_rank
@@ -917,19 +936,15 @@ def influentials_engaged(cur: duckdb.DuckDBPyConnection, filters: Filters, grain
     per_member = (f"SELECT period, mk, max_reach, first_at AS lo, last_at AS hi FROM ({months})" if months else
                   "SELECT period, mk, max(max_reach) AS max_reach, min(first_at) AS lo, max(last_at) AS hi "
                   "FROM activity GROUP BY ALL")
-    # Rank only the members with a reach (the others sort last and are never influentials); the
-    # period's active count comes from a plain count.
     sql = f"""
         WITH {activity_ctes(cur, filters, g)},
         pm AS ({per_member}),
         {_bounds('pm')}, {spine_cte(g)},
         reach AS (SELECT pm.period, pm.mk, coalesce(m.followers, pm.max_reach) AS reach
                   FROM pm LEFT JOIN mdim m USING (mk)),
-        active AS (SELECT period, count(*) AS active FROM pm GROUP BY 1),
-        ranked AS (
-            SELECT period, mk, row_number() OVER (PARTITION BY period ORDER BY reach DESC, mk) AS rk
-            FROM reach WHERE reach IS NOT NULL),
-        infl AS (SELECT period, mk FROM ranked JOIN active USING (period) WHERE rk <= ceil($top_share * active)),
+        active AS (SELECT period, ceil($top_share * count(*))::BIGINT AS k FROM pm GROUP BY 1),
+        {_TOP_BY_REACH.format(part="period", by="USING (period)")},
+        infl AS (SELECT period, mk FROM ranked WHERE rk <= k),
         {_engaged_cte(cur, filters, trunc(g, '{t}'))},
         agg AS (SELECT i.period, count(*) AS influentials, count(e.mk) AS engaged
                 FROM infl i LEFT JOIN engaged e USING (period, mk) GROUP BY 1)
