@@ -26,7 +26,9 @@ Definitions, all checkable by hand:
 * **projection**: the least-squares line (numpy.polyfit, degree 1) through the complete period
   values from the period containing the start date on, x = periods since that period; drawn
   at every period start up to the period containing the due date. One point gives a flat line.
-  ``projected_at_due`` is its value at the due date's period.
+  ``projected_at_due`` is its value at the due date's period. The line is clipped to what the
+  metric can take (``limits``): 0..1 for shares, at least 0 for every other target metric (all
+  are counts, means or ratios of counts), so a steep line never projects "-105 %".
 """
 
 from __future__ import annotations
@@ -165,7 +167,14 @@ def _met(current: float, target: float, direction: str) -> bool:
     return current >= target - tol if direction == "at_least" else current <= target + tol
 
 
-def _projection(s: pd.DataFrame, start: date, due: date, grain: str) -> tuple[pd.DataFrame, float | None]:
+def limits(metric: str) -> tuple[float | None, float | None]:
+    """The range a target metric's values can take: (0, 1) for shares, (0, None) otherwise."""
+    unit = REGISTRY[metric].unit.lower() if metric in REGISTRY else ""
+    return (0.0, 1.0) if unit.startswith("share") else (0.0, None)
+
+
+def _projection(s: pd.DataFrame, start: date, due: date, grain: str,
+                bounds: tuple[float | None, float | None] = (None, None)) -> tuple[pd.DataFrame, float | None]:
     first, last = period_start(start, grain), period_start(due, grain)
     pts = s[s["complete"].to_numpy() & np.array([period_end(p, grain) >= start for p in s["period"]], dtype=bool)]
     n_periods = period_index(last, first, grain) + 1
@@ -178,12 +187,15 @@ def _projection(s: pd.DataFrame, start: date, due: date, grain: str) -> tuple[pd
         slope, intercept = 0.0, float(y[0])
     else:
         slope, intercept = (float(c) for c in np.polyfit(x, y, 1))
-    values = [intercept + slope * k for k in range(n_periods)]
+    values = np.array([intercept + slope * k for k in range(n_periods)], dtype=float)
+    if bounds != (None, None):
+        values = np.clip(values, bounds[0], bounds[1])
     return pd.DataFrame({"period": periods, "value": values}), float(values[-1])
 
 
 def evaluate(series: pd.DataFrame, *, direction: str, baseline: float | None, target_value: float,
-             start: date, due: date, today: date, grain: str = "month") -> TargetReport:
+             start: date, due: date, today: date, grain: str = "month",
+             bounds: tuple[float | None, float | None] = (None, None)) -> TargetReport:
     """Judge a series of period values (columns period, value; optional is_partial) against a
     target. Pure: the same input always gives the same report (definitions: module docstring)."""
     if direction not in DIRECTIONS:
@@ -212,7 +224,7 @@ def evaluate(series: pd.DataFrame, *, direction: str, baseline: float | None, ta
         status = "at risk"
     else:
         status = "off track"
-    projection, at_due = _projection(s, start, due, grain)
+    projection, at_due = _projection(s, start, due, grain, bounds)
     return TargetReport(
         series=s[["period", "value", "is_partial"]],
         baseline=baseline, current=current, progress=progress, expected_progress=expected, status=status,
@@ -253,7 +265,7 @@ def target_report(con: duckdb.DuckDBPyConnection, target: dict, *, today: date |
     first, last = data_span(con.cursor())
     args = dict(direction=target["direction"], baseline=target.get("baseline"),
                 target_value=float(target["target_value"]), start=target["start_date"], due=target["due_date"],
-                today=today, grain=grain)
+                today=today, grain=grain, bounds=limits(target["metric"]))
     message = ""
     if last is None:
         frame, message = None, "No data in this workspace yet: load exports on the Data page."

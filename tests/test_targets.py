@@ -17,6 +17,7 @@ from metrics.targets import (
     add_periods,
     evaluate,
     is_financial,
+    limits,
     period_end,
     period_index,
     period_start,
@@ -93,6 +94,22 @@ def test_projection_with_one_point_is_flat_and_skips_gaps():
     assert r.projected_at_due == 8.0
     assert r.progress == pytest.approx(0.6)  # (8 - 5) / (10 - 5)
 
+
+def test_projection_is_clipped_to_what_the_metric_can_take():
+    # A share falling 0.30 a month: 0.9, 0.6, 0.3 in Jan-Mar -> the line reaches 0.0 in April and
+    # -0.3 in May; clipped to 0 (a share cannot go below 0). Rising 0.4 a month from 0.5 passes 1.
+    falling = months({"2026-01": 0.9, "2026-02": 0.6, "2026-03": 0.3})
+    args = dict(direction="at_least", baseline=None, target_value=0.95, start=date(2026, 1, 1),
+                due=date(2026, 5, 31), today=date(2026, 4, 2))
+    assert evaluate(falling, **args).projection["value"].tolist() == pytest.approx([0.9, 0.6, 0.3, 0.0, -0.3])
+    clipped = evaluate(falling, **args, bounds=limits("response_rate"))
+    assert clipped.projection["value"].tolist() == pytest.approx([0.9, 0.6, 0.3, 0.0, 0.0])
+    assert clipped.projected_at_due == 0.0
+    rising = months({"2026-01": 0.5, "2026-02": 0.9})
+    top = evaluate(rising, **{**args, "due": date(2026, 3, 31), "today": date(2026, 3, 2)}, bounds=limits("stickiness"))
+    assert top.projection["value"].tolist() == pytest.approx([0.5, 0.9, 1.0])
+    assert limits("retention_trend") == (0.0, 1.0) and limits("active_members") == (0.0, None)
+    assert limits("quick_ratio") == (0.0, None)
 
 # --------------------------------------------------------------------------------------------
 # Status boundaries: day grain, start 1 Jan, due 11 Jan (10 days), today 6 Jan -> expected 0.5.
