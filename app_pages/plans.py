@@ -390,6 +390,8 @@ def trial_detail(trial: dict, status: str) -> None:
                        f"{w['during_start']:%d-%m-%Y} – {w['during_end']:%d-%m-%Y} (windows of equal length).")
         for text in result.alerts:
             st.warning(text, icon=":material/warning:")
+        if result.caveat:
+            st.info(result.caveat, icon=":material/info:")
         if result.srm is not None:
             chi2, p, flagged = result.srm
             (st.error if flagged else st.caption)(

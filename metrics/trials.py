@@ -79,6 +79,12 @@ TRIAL_METRICS: dict[str, TrialMetric] = {m.name: m for m in (
 )}
 
 DESIGNS: tuple[str, ...] = ("before_after", "treatment_control")
+# A before/after difference can be the season, a campaign or growth in the same weeks: on the
+# Sample, a placebo "trial" in March (nothing changed) reads as significant now and then.
+BEFORE_AFTER_CAVEAT = (
+    "Before/after only: a season, a campaign or plain growth in the same weeks moves these numbers too, "
+    "so a clear difference is not yet proof that the change caused it. A control scope (a channel or "
+    "segment without the change, same weeks) rules that out.")
 VERDICTS: tuple[str, ...] = ("better", "worse", "no clear difference", "too little data")
 SCOPE_KEYS: tuple[str, ...] = ("channels", "segments", "campaigns")
 
@@ -105,6 +111,7 @@ class TrialAnalysis:
     srm: tuple[float, float, bool] | None
     summary: str
     alerts: list[str] = field(default_factory=list)
+    caveat: str = ""  # set when a before/after reading could be the season rather than the change
 
 
 # --------------------------------------------------------------------------------------------
@@ -280,4 +287,5 @@ def analyse(con: duckdb.DuckDBPyConnection, trial: dict, *, today: date | None =
     if guards:
         hurt = [c.label for c in guards if c.verdict == "worse"]
         summary += (f" Guardrails hurt: {', '.join(hurt)}." if hurt else " No guardrail got worse.")
-    return TrialAnalysis(trial.get("trial_id", 0), w, comparisons, srm, summary, alerts)
+    caveat = BEFORE_AFTER_CAVEAT if primary == "before_after" and goal.verdict in ("better", "worse") else ""
+    return TrialAnalysis(trial.get("trial_id", 0), w, comparisons, srm, summary, alerts, caveat)

@@ -13,7 +13,7 @@ from scipy import stats as sps
 
 from metrics.participation import NEEDS_IN_REPLY_TO
 from metrics.stats import Summary, two_proportions, welch
-from metrics.trials import TRIAL_METRICS, analyse, summarise, windows
+from metrics.trials import BEFORE_AFTER_CAVEAT, TRIAL_METRICS, analyse, summarise, windows
 from tests.metric_support import insert_rows
 
 # --------------------------------------------------------------------------------------------
@@ -173,6 +173,7 @@ def test_before_after_matches_scipy_on_the_same_values(tiny):
     assert by["response_within_1h"].reading == "+71.4 points replies within 1 h, likely real (p = 0.04)"
     assert a.srm is None and a.alerts == []
     assert a.summary.startswith("Before/after, 10 days: no clear difference in interactions per member (+100 %, p = ")
+    assert a.caveat == ""  # no clear difference: nothing to attribute
 
 
 def test_treatment_vs_control_and_sample_ratio(tiny):
@@ -192,6 +193,7 @@ def test_treatment_vs_control_and_sample_ratio(tiny):
     # 3 vs 3 members, planned 50/50: exactly on plan
     assert a.srm == (0.0, 1.0, False)
     assert a.summary.startswith("Treatment vs control, 10 days: ")
+    assert a.caveat == ""  # a control takes care of the season
     # planned 95 % treatment: chi2 = 2.7^2/0.3 + 2.7^2/5.7 = 25.58, p < 0.001 -> flagged and an alert
     a = analyse(tiny, dict(trial, planned_split=0.95), today=TODAY)
     assert a.srm[0] == pytest.approx(2.7**2 / 0.3 + 2.7**2 / 5.7) and a.srm[2]
@@ -219,6 +221,7 @@ def test_alerts_when_the_goal_or_a_guardrail_gets_worse(workspace):
         "-91 % interactions per member, likely real and worse (p < 0.001)",
     ]
     assert a.summary.endswith("Guardrails hurt: interactions per member.")
+    assert a.caveat == BEFORE_AFTER_CAVEAT  # a clear before/after difference: say it may be the season
 
 
 def test_too_little_data_and_missing_in_reply_to(make_workspace):
