@@ -80,10 +80,6 @@ def need_author() -> bool:
     return False
 
 
-def csv_list(text: str) -> list[str]:
-    return [v.strip() for v in (text or "").split(",") if v.strip()]
-
-
 def scope_inputs(prefix: str, channels=(), segments=(), campaigns=(), what: str = "") -> dict:
     """Channel / segment / campaign pickers (inside a form)."""
     c1, c2, c3 = st.columns(3)
@@ -91,10 +87,12 @@ def scope_inputs(prefix: str, channels=(), segments=(), campaigns=(), what: str 
                         key=f"{prefix}_channels", placeholder="All channels")
     sg = c2.multiselect(f"{what}segments", sorted(set(options["segments"]) | set(segments)), default=list(segments),
                         key=f"{prefix}_segments", placeholder="All segments")
-    cp = c3.text_input(f"{what}campaigns", ", ".join(campaigns), key=f"{prefix}_campaigns",
-                       placeholder="All campaigns", help="Campaign tags as in the interactions export, comma-separated "
-                                                         "(e.g. summer-2026).")
-    return {"channels": ch, "segments": sg, "campaigns": csv_list(cp)}
+    cp = c3.multiselect(f"{what}campaigns", sorted(set(options.get("campaigns", [])) | set(campaigns)),
+                        default=list(campaigns), key=f"{prefix}_campaigns", placeholder="All campaigns",
+                        accept_new_options=True,
+                        help="Campaign tags as in the interactions export. Type a new tag for a campaign that has "
+                             "no rows yet (e.g. summer-2026): it counts once its rows are loaded.")
+    return {"channels": ch, "segments": sg, "campaigns": [c.strip() for c in cp if c.strip()]}
 
 
 def metric_help(name: str) -> None:

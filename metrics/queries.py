@@ -9,7 +9,7 @@ import pandas as pd
 
 
 def filter_options(cur: duckdb.DuckDBPyConnection) -> dict:
-    """Channels, segments and the date span (None when the workspace holds no dated rows)."""
+    """Channels, segments, campaign tags and the date span (None when the workspace holds no dated rows)."""
     lo, hi = cur.execute(
         """SELECT min(d0), max(d1) FROM (
              SELECT min(occurred_at)::DATE d0, max(occurred_at)::DATE d1 FROM interactions
@@ -19,8 +19,10 @@ def filter_options(cur: duckdb.DuckDBPyConnection) -> dict:
         "SELECT DISTINCT channel FROM interactions WHERE channel IS NOT NULL ORDER BY 1").fetchall()]
     segments = [r[0] for r in cur.execute(
         "SELECT DISTINCT segment FROM members_current WHERE segment IS NOT NULL ORDER BY 1").fetchall()]
+    campaigns = [r[0] for r in cur.execute(
+        "SELECT DISTINCT campaign FROM interactions WHERE campaign IS NOT NULL ORDER BY 1").fetchall()]
     span: tuple[date, date] | None = (lo, hi) if lo is not None else None
-    return {"span": span, "channels": channels, "segments": segments}
+    return {"span": span, "channels": channels, "segments": segments, "campaigns": campaigns}
 
 
 def find_members(cur: duckdb.DuckDBPyConnection, text: str, limit: int = 50) -> pd.DataFrame:

@@ -177,6 +177,9 @@ def test_log_analyse_and_decide_a_trial(data_dir):
     at.multiselect(key="new_trial_guardrails").set_value(["active_share"])
     at.multiselect(key="new_trial_t_channels").set_value(["x"])
     at.multiselect(key="new_trial_c_channels").set_value(["facebook"])
+    # Campaign tags: picked from the workspace's tags (the Sample has some); a new one may be typed.
+    assert "luxury-class" in at.multiselect(key="new_trial_t_campaigns").options
+    at.multiselect(key="new_trial_t_campaigns").set_value(["luxury-class", "winter-2027"])
     at.date_input(key="new_trial_start").set_value(date(2025, 9, 1))  # in the Sample's data
     at.date_input(key="new_trial_end").set_value(date(2025, 9, 30))
     at.number_input(key="new_trial_split").set_value(50.0)
@@ -185,7 +188,7 @@ def test_log_analyse_and_decide_a_trial(data_dir):
     stored = _stored_trials()
     assert len(stored) == 1 and stored.iloc[0]["status"] == "ended"  # over, no decision yet
     row = stored.iloc[0]
-    assert row["treatment"] == {"channels": ["x"], "segments": [], "campaigns": []}
+    assert row["treatment"] == {"channels": ["x"], "segments": [], "campaigns": ["luxury-class", "winter-2027"]}
     assert row["control"]["channels"] == ["facebook"] and row["planned_split"] == 0.5
     # The analysis: before/after and treatment vs control, goal and guardrail.
     shown = _texts(at)
