@@ -317,53 +317,82 @@ COMPARISON_COLUMNS = {
 DESIGN_WORDS = {"before_after": "before / after", "treatment_control": "treatment vs control"}
 
 
-def new_trial() -> None:
+def trial_form(prefix: str, current: dict | None, submit: str) -> dict | None:
+    """The trial's fields (goal metric above the form, so its description follows the pick); the
+    fields to store when ``submit`` was pressed, else None. ``current``: the trial to edit."""
+    cur = current or {}
     names = list(TRIAL_METRICS)
-    goal = st.selectbox("Goal metric", names, key="new_trial_goal", format_func=lambda n: TRIAL_METRICS[n].label,
+    goal = st.selectbox("Goal metric", names, key=f"{prefix}_goal", format_func=lambda n: TRIAL_METRICS[n].label,
+                        index=names.index(cur["goal_metric"]) if cur.get("goal_metric") in names else 0,
                         help="The one number the change should move.")
     tm = TRIAL_METRICS[goal]
     st.caption(f"**{tm.label}** ({'higher' if tm.higher_is_better else 'lower'} is better): {tm.description}")
-    with st.form("new_trial", border=True):
-        name = st.text_input("Name", key="new_trial_name", max_chars=120, placeholder="e.g. Reply within the hour on X")
-        hypothesis = st.text_area("Hypothesis", key="new_trial_hypothesis", height=68, max_chars=1000,
-                                  placeholder="If we …, then … because …")
-        change = st.text_area("What changed", key="new_trial_change", height=68, max_chars=1000,
-                              placeholder="Exactly what the team does differently, and where")
-        guardrails = st.multiselect("Guardrail metrics", [n for n in names if n != goal], key="new_trial_guardrails",
+    t = cur.get("treatment") or ({"channels": ctx.filters.channels, "segments": ctx.filters.segments,
+                                  "campaigns": ctx.filters.campaigns} if current is None else {})
+    c = cur.get("control") or {}
+    with st.form(prefix, border=True):
+        name = st.text_input("Name", cur.get("name", ""), key=f"{prefix}_name", max_chars=120,
+                             placeholder="e.g. Reply within the hour on X")
+        hypothesis = st.text_area("Hypothesis", cur.get("hypothesis") or "", key=f"{prefix}_hypothesis", height=68,
+                                  max_chars=1000, placeholder="If we …, then … because …")
+        change = st.text_area("What changed", cur.get("change") or "", key=f"{prefix}_change", height=68,
+                              max_chars=1000, placeholder="Exactly what the team does differently, and where")
+        guardrails = st.multiselect("Guardrail metrics", [n for n in names if n != goal], key=f"{prefix}_guardrails",
+                                    default=[g for g in cur.get("guardrail_metrics") or [] if g in names and g != goal],
                                     format_func=lambda n: TRIAL_METRICS[n].label,
                                     help="Numbers that must not get worse (a cheaper reply must not lose customers).")
         st.markdown("**Treatment**: who gets the change")
-        treatment = scope_inputs("new_trial_t", ctx.filters.channels, ctx.filters.segments, ctx.filters.campaigns)
+        treatment = scope_inputs(f"{prefix}_t", t.get("channels") or (), t.get("segments") or (),
+                                 t.get("campaigns") or ())
         st.markdown("**Control** (optional): a comparable group that does not get it. Leave empty to compare the "
                     "treatment with the same number of days before the start.")
-        control = scope_inputs("new_trial_c")
+        control = scope_inputs(f"{prefix}_c", c.get("channels") or (), c.get("segments") or (), c.get("campaigns") or ())
         c1, c2, c3, c4 = st.columns(4)
-        start = c1.date_input("Start", today, format="DD-MM-YYYY", key="new_trial_start")
-        end = c2.date_input("End", today + timedelta(days=28), format="DD-MM-YYYY", key="new_trial_end")
-        split = c3.number_input("Planned treatment share (%)", min_value=1.0, max_value=99.0, value=None,
-                                key="new_trial_split", placeholder="no split planned",
+        start = c1.date_input("Start", cur.get("start_date") or today, format="DD-MM-YYYY", key=f"{prefix}_start")
+        end = c2.date_input("End", cur.get("end_date") or today + timedelta(days=28), format="DD-MM-YYYY",
+                            key=f"{prefix}_end")
+        planned = cur.get("planned_split")
+        split = c3.number_input("Planned treatment share (%)", min_value=1.0, max_value=99.0,
+                                value=None if planned is None else round(float(planned) * 100, 1),
+                                key=f"{prefix}_split", placeholder="no split planned",
                                 help="With a control group: the share of members planned in the treatment, e.g. 50. "
                                      "The sample-ratio check flags a split far from it.")
-        owner = c4.text_input("Owner", key="new_trial_owner", max_chars=80)
-        note = st.text_input("Note", key="new_trial_note", max_chars=500)
-        if not st.form_submit_button("Start trial", type="primary", icon=":material/science:"):
-            return
-    if not need_author():
-        return
+        owner = c4.text_input("Owner", cur.get("owner") or "", key=f"{prefix}_owner", max_chars=80)
+        note = st.text_input("Note", cur.get("note") or "", key=f"{prefix}_note", max_chars=500)
+        if not st.form_submit_button(submit, type="primary", icon=":material/science:" if current is None else None):
+            return None
     has_control = any(control.values())
-    try:
-        with db.cursor(ws) as cur:
-            new_id = plans.create_trial(
-                cur, author=author, name=name.strip(), hypothesis=hypothesis.strip(), change=change.strip(),
-                goal_metric=goal, guardrail_metrics=guardrails, treatment=treatment,
-                control=control if has_control else None,
+    return dict(name=name.strip(), hypothesis=hypothesis.strip(), change=change.strip(), goal_metric=goal,
+                guardrail_metrics=guardrails, treatment=treatment, control=control if has_control else None,
                 planned_split=None if split is None or not has_control else split / 100.0,
                 start_date=start, end_date=end, owner=owner.strip(), note=note.strip())
+
+
+def new_trial() -> None:
+    fields = trial_form("new_trial", None, "Start trial")
+    if fields is None or not need_author():
+        return
+    try:
+        with db.cursor(ws) as cur:
+            new_id = plans.create_trial(cur, author=author, **fields)
     except ValueError as exc:
         st.error(str(exc))
         return
     st.session_state["plans_pick_trial"] = new_id  # show the new trial's analysis after the rerun
-    done(f"Trial logged: {name.strip()}.", clear="new_trial_")
+    done(f"Trial logged: {fields['name']}.", clear="new_trial_")
+
+
+def edit_trial(trial: dict) -> None:
+    with st.expander("Edit this trial"):
+        fields = trial_form(f"edit_trial_{trial['trial_id']}", trial, "Save changes")
+        if fields is not None and need_author():
+            try:
+                with db.cursor(ws) as cur:
+                    plans.update_trial(cur, trial["trial_id"], author=author, **fields)
+            except ValueError as exc:
+                st.error(str(exc))
+            else:
+                done(f"Trial saved: {fields['name']}.")
 
 
 def trial_detail(trial: dict, status: str) -> None:
@@ -408,6 +437,7 @@ def trial_detail(trial: dict, status: str) -> None:
     st.caption(f"Logged {trial['created_at']:%d-%m-%Y %H:%M} by {trial['created_by']}"
                + (f" · last changed {trial['updated_at']:%d-%m-%Y %H:%M} by {trial['updated_by']}"
                   if trial.get("updated_at") else ""))
+    edit_trial(trial)
     with st.form(f"decide_{trial['trial_id']}", border=True):
         st.markdown("**Decision**: keep the change, iterate on it, or stop it")
         current = trial.get("decision")

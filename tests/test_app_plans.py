@@ -212,6 +212,20 @@ def test_log_analyse_and_decide_a_trial(data_dir):
     assert "**Why keep:** Faster replies, no guardrail hurt. (Sanne de Vries)" in memory[0]
     assert "**Outcome:** Treatment vs control, 30 days:" in memory[0]
     assert _stored_trials().iloc[0]["status"] == "decided"
+    # Edit the trial: the form shows what is stored; a longer window and a clearer name are saved,
+    # the rest (scopes, split, decision) stays.
+    key = f"edit_trial_{int(row['trial_id'])}"
+    assert at.text_input(key=f"{key}_name").value == "Reply within the hour"
+    assert at.number_input(key=f"{key}_split").value == 50.0
+    assert at.multiselect(key=f"{key}_t_campaigns").value == ["luxury-class", "winter-2027"]
+    at.text_input(key=f"{key}_name").input("Reply within the hour on X")
+    at.date_input(key=f"{key}_end").set_value(date(2025, 10, 15))
+    _submit(at, "Save changes")
+    assert [s.value for s in at.success] == ["Trial saved: Reply within the hour on X."]
+    edited = _stored_trials().iloc[0]
+    assert edited["name"] == "Reply within the hour on X" and edited["end_date"] == date(2025, 10, 15)
+    assert edited["planned_split"] == 0.5 and edited["decision"] == "keep" and edited["updated_by"] == "Sanne de Vries"
+    assert edited["treatment"]["campaigns"] == ["luxury-class", "winter-2027"]
 
 
 def test_trial_form_refuses_bad_input_with_a_message(data_dir):
