@@ -122,7 +122,7 @@ def _has_members(cur: duckdb.DuckDBPyConnection) -> bool:
 def _community_cte(cur: duckdb.DuckDBPyConnection, filters: Filters) -> str:
     """`community(mk, joined, churned)` keyed like ``activity`` (see metrics.source; use after
     it): joined NULL = member from the start. Without members data: everyone seen so far."""
-    fresh = pick(cur, Filters(), "day") is not None
+    fresh = pick(cur, filters, "day") is not None  # keyed like activity_ctes' mdim (raw under a campaign filter)
     if _has_members(cur):
         # first inbound day of the members without joined_at
         first = ("SELECT mk, min(period) AS first_day FROM activity_day WHERE mk IN" if fresh else
