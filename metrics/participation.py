@@ -796,7 +796,13 @@ def identified_share(cur: duckdb.DuckDBPyConnection, filters: Filters, grain: st
     """Columns: period, inbound, identified, value. (A segment filter keeps only members, so it
     makes the share 1 wherever there is activity.)"""
     g = check_grain(grain)
-    if _keyless_rollup_ok(cur, filters):
+    if filters.segments and pick(cur, filters, g) is not None:
+        # A segment keeps CRM members only: every inbound row left is activity, and identified.
+        agg = f"""{activity_ctes(cur, filters, g)},
+        agg AS (SELECT period, sum(n)::BIGINT AS inbound, sum(n)::BIGINT AS identified,
+                       min(first_at) AS lo, max(last_at) AS hi
+                FROM activity GROUP BY 1)"""
+    elif _keyless_rollup_ok(cur, filters):
         agg = f"""agg AS (
             SELECT {trunc(g, 'h.period')} AS period, sum(n)::BIGINT AS inbound, coalesce(sum(n) FILTER (h.in_crm), 0)::BIGINT AS identified,
                    min(h.period) AS lo, max(h.period) AS hi

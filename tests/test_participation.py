@@ -342,6 +342,12 @@ def test_identified_share_golden(golden):
     # Feb: i8 i9 i10 i11 -> 4 of 4
     assert col(s, "inbound") == [6, 4] and col(s, "identified") == [4, 4]
     assert col(s, "value") == pytest.approx([4 / 6, 1.0])
+    # Segment Blue (B, C, F): Jan i3 (B), i4 (C); Feb i10 (F) -> all identified. Gold (A, D, G; E is an
+    # employee): Jan i1 i2; Feb i8 i9 i11.
+    blue = m("identified_share", golden, Filters(segments=("Blue",)), grain="month")
+    assert col(blue, "inbound") == [2, 1] and col(blue, "identified") == [2, 1] and col(blue, "value") == [1.0, 1.0]
+    gold = m("identified_share", golden, Filters(segments=("Gold",)), grain="month")
+    assert col(gold, "inbound") == [2, 3] and col(gold, "value") == [1.0, 1.0]
 
 
 def test_influentials_golden(golden):
