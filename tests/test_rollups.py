@@ -71,6 +71,15 @@ def test_import_builds_rollups_and_undo_rebuilds_them(workspace, write_file):
     assert _rows(workspace, "SELECT count(*) FROM activity_day") == [(0,)]
 
 
+def test_import_progress_names_the_rollup_rebuild(workspace, write_file):
+    said: list[str] = []
+    import_file(workspace, write_file("interactions.csv", INTERACTIONS), progress=lambda f, t: said.append(t))
+    assert any(t.startswith("Preparing the tables the pages read") for t in said)
+    assert said[-1] == "Done"
+    said.clear()  # the same file again: nothing new, the rollups are only re-stamped
+    import_file(workspace, write_file("interactions.csv", INTERACTIONS), progress=lambda f, t: said.append(t))
+    assert not any(t.startswith("Preparing the tables") for t in said)
+
 def test_stale_or_missing_rollups_are_never_read(workspace, write_file):
     import_file(workspace, write_file("interactions.csv", INTERACTIONS))
     assert pick(workspace, Filters(), "month") == "activity_month"
