@@ -205,7 +205,8 @@ with tab_history:
                 help="Deletes exactly the rows that import added.")
             if c2.button("Undo import", icon=":material/undo:"):
                 try:
-                    n = undo_import(db.root(ctx.workspace), int(pick))
+                    with st.spinner("Deleting the import's rows and preparing the tables the pages read…"):
+                        n = undo_import(db.root(ctx.workspace), int(pick))
                     st.toast(f"Import #{pick} undone: {n:,} rows deleted.")
                     st.rerun()
                 except ValueError as exc:

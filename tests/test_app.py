@@ -98,3 +98,17 @@ def test_data_page_upload_map_import_report(data_dir):
             "(SELECT max(import_id) FROM imports) ORDER BY occurred_at").fetchall()
     assert rows == 1
     assert stored == [("x", "M00001"), ("facebook", "M00002")]
+    # Undo it from the history: exactly its 2 rows go, the rollups follow (fresh, sample count back).
+    from datastore import rollups
+
+    with db.cursor("Sample") as cur:
+        before = cur.execute("SELECT count(*) FROM interactions").fetchall()[0][0]
+        last = cur.execute("SELECT max(import_id) FROM imports").fetchall()[0][0]
+    [s for s in at.selectbox if s.label == "Undo an import"][0].set_value(last).run()
+    [b for b in at.button if b.label == "Undo import"][0].click().run()
+    assert not at.exception, at.exception
+    with db.cursor("Sample") as cur:
+        after = cur.execute("SELECT count(*) FROM interactions").fetchall()[0][0]
+        status = cur.execute("SELECT status FROM imports WHERE import_id = ?", [last]).fetchall()[0][0]
+        assert rollups.fresh(cur)
+    assert (before - after, status) == (2, "undone")
