@@ -1,13 +1,14 @@
 """Derived tables the metrics read instead of scanning ``interactions``: maintained by the importer.
 
 Built from the canonical tables after every import and undo (a full rebuild, inside the same
-transaction: ~15 s at 10 M interactions, see BENCHMARKS.md), and stamped with the data version
+transaction: ~14 s at 10 M interactions, see BENCHMARKS.md), and stamped with the data version
 they were built from. A metric uses them only when that stamp equals the workspace's data
 version, so a stale or missing rollup is never read (the metric falls back to the raw tables,
 which stay the reference: the metric tests compute every metric both ways and compare).
 
-* ``member_dim``: one row per member id seen anywhere (interactions, members, transactions), with an integer key ``mk`` (joins and
-  group-bys on integers instead of strings) and the attributes of the member's latest CRM row
+* ``member_dim``: one row per member id seen anywhere (interactions, members, transactions), with
+  an integer key ``mk`` in member_id order (joins and group-bys on integers instead of strings;
+  ties broken by ``mk`` rank like ties broken by member_id) and the attributes of the member's latest CRM row
   (``in_crm`` false for ids seen only in interactions or transactions).
 * ``activity_day`` / ``activity_week`` / ``activity_month``: activity (inbound interactions by
   a known, non-employee member; METRICS.md) per period start x member x channel: ``n``

@@ -16,6 +16,11 @@ text on the raw path (both sort like member_id). Rollups are used when they are 
 from the current data version), there is no campaign filter (they do not keep campaigns), and
 the date filter either covers whole periods of the grain (then the per-grain table is read) or
 not (then the per-day table is read and regrouped). Everything else reads ``interactions``.
+
+Narrower shortcuts for the default view (no channel filter): ``member_months`` (one row per member
+and active month, from ``active_months``) and ``member_totals`` (one row per active member over the
+range, from ``member_activity`` when the range holds all activity); ``exact_rows`` tells whether
+the activity rows are stored ones (one per period x member x channel, so ``count(*)`` counts members).
 """
 
 from __future__ import annotations
