@@ -49,7 +49,7 @@ GRAINS = ("day", "week", "month")
 NOT_ANSWERABLE: tuple[str, ...] = ("like", "share", "view", "follow")
 TABLES = ("member_dim", "inbound_actions", "purchase_day", "active_months", "member_activity", "active_days", "daily_active", "messages", "hourly", "contacts", "posts", *(f"activity_{g}" for g in GRAINS))
 STAMP = "rollups_data_version"
-VERSION = 12  # bump when the tables change: older rollups are then stale and rebuilt
+VERSION = 13  # bump when the tables change: older rollups are then stale and rebuilt
 
 _MEMBER_DIM = """
     CREATE OR REPLACE TABLE member_dim AS
@@ -71,21 +71,23 @@ _ACTIVITY_DAY = """
     GROUP BY ALL"""
 
 
-# arg_min / arg_max over the per-channel rows: the channel of the earliest / latest activity (a tie
-# between channels at the same instant picks one, as the same aggregate over raw rows would).
+# arg_min / arg_max over the per-channel rows: the channel of the earliest / latest activity; a tie
+# between channels at the same instant goes to the first / last channel name (the key (time, channel)
+# orders raw rows and rollup rows alike, so every level of aggregation picks the same channel).
 _ACTIVE_MONTHS = """
     CREATE OR REPLACE TABLE active_months AS
     SELECT period, mk, n, first_at, last_at, max_reach, first_channel, last_channel,
            lag(period) OVER w AS prv, lead(period) OVER w AS nxt
     FROM (SELECT period, mk, sum(n)::INTEGER AS n, min(first_at) AS first_at, max(last_at) AS last_at,
                  max(max_reach) AS max_reach,
-                 arg_min(channel, first_at) AS first_channel, arg_max(channel, last_at) AS last_channel
+                 arg_min(channel, (first_at, channel)) AS first_channel,
+                 arg_max(channel, (last_at, channel)) AS last_channel
           FROM activity_month GROUP BY 1, 2)
     WINDOW w AS (PARTITION BY mk ORDER BY period)"""
 
 _MEMBER_ACTIVITY = """
     CREATE OR REPLACE TABLE member_activity AS
-    SELECT mk, min(first_at) AS first_at, max(last_at) AS last_at, arg_max(last_channel, last_at) AS last_channel,
+    SELECT mk, min(first_at) AS first_at, max(last_at) AS last_at, arg_max(last_channel, (last_at, last_channel)) AS last_channel,
            sum(n)::BIGINT AS n, max(max_reach) AS max_reach
     FROM active_months GROUP BY 1"""
 
@@ -162,8 +164,8 @@ REFUND = "(coalesce(t.is_refund, FALSE) OR coalesce(t.amount, 0) < 0)"
 _PURCHASE_DAY = f"""
     CREATE OR REPLACE TABLE purchase_day AS
     SELECT d.mk, t.occurred_at::DATE AS day,
-           sum(t.amount::DOUBLE) FILTER (WHERE NOT {REFUND}) AS bought,
-           bool_or(NOT {REFUND}) AS is_purchase, sum(t.amount::DOUBLE) AS net
+           sum(t.amount) FILTER (WHERE NOT {REFUND}) AS bought,
+           bool_or(NOT {REFUND}) AS is_purchase, sum(t.amount) AS net
     FROM transactions t JOIN member_dim d USING (member_id)
     GROUP BY 1, 2"""
 
@@ -221,4 +223,5 @@ def fresh(con: duckdb.DuckDBPyConnection) -> bool:
 
 
 def _stamp(con: duckdb.DuckDBPyConnection) -> str:
-    return f"v{VERSION}:{data_version(con)}"
+    # NOT_ANSWERABLE is baked into messages.answerable: a changed list makes the rollups stale too.
+    return f"v{VERSION}-{'|'.join(NOT_ANSWERABLE)}:{data_version(con)}"

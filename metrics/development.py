@@ -120,7 +120,9 @@ def _purchases_cte(filters: Filters, *, use_dates: bool = False, end_param: str 
     day. ``mk`` is the member key of `mdim` (metrics.source), which must come before: employees and
     the segment filter come from there. ``rollup``: read the `purchase_day` rollup (integer keys;
     pass ``rollups.fresh(cur)``) instead of grouping the lines (``mk`` = member_id). Date bounds
-    are dates, so comparing the day equals comparing the line's time."""
+    are dates, so comparing the day equals comparing the line's time. Amounts stay DECIMAL (exact:
+    sums do not depend on the order DuckDB adds the rows in, so both paths agree to the last bit;
+    divisions give DOUBLE, and DuckDB hands DECIMAL results to pandas as float64)."""
     key, col = ("p.mk", "p.day") if rollup else ("t.member_id", "t.occurred_at")
     conds = [f"{key} NOT IN (SELECT mk FROM mdim WHERE is_employee)"]
     if filters.segments:
@@ -134,7 +136,7 @@ def _purchases_cte(filters: Filters, *, use_dates: bool = False, end_param: str 
         pday = f"pday AS (SELECT p.mk, p.day, p.bought, p.is_purchase, p.net FROM purchase_day p WHERE {where})"
     else:
         pday = f"""tx AS (
-        SELECT t.member_id AS mk, t.occurred_at::DATE AS day, t.amount::DOUBLE AS amount, {rollups.REFUND} AS refund
+        SELECT t.member_id AS mk, t.occurred_at::DATE AS day, t.amount, {rollups.REFUND} AS refund
         FROM transactions t WHERE t.member_id IS NOT NULL AND {where}),
     pday AS (SELECT mk, day, sum(amount) FILTER (WHERE NOT refund) AS bought,
                     bool_or(NOT refund) AS is_purchase, sum(amount) AS net
@@ -295,7 +297,9 @@ def _dayno(expr: str) -> str:
 
 _MDX_ROLLUP = ("mdx AS (SELECT mk, member_id, in_crm, is_employee, segment, joined_at, churned_at, referred_by "
                "FROM member_dim)")
-# The definition of datastore.rollups' member_dim (the columns used here), for the raw path.
+# Member keys for the raw path: datastore.rollups' member_dim without the ids seen only in the
+# transactions (those get keys after the largest mk in _ladder_arrays). The numbering differs from
+# member_dim's when such ids exist; harmless: the ladder only counts members.
 _MDX_RAW = """mdx AS (
         SELECT (row_number() OVER (ORDER BY ids.member_id))::INTEGER AS mk, ids.member_id,
                m.member_id IS NOT NULL AS in_crm, coalesce(m.is_employee, FALSE) AS is_employee,

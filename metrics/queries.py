@@ -71,7 +71,7 @@ def member_timeline(cur: duckdb.DuckDBPyConnection, member_id: str) -> pd.DataFr
     return cur.execute(
         """WITH mine AS (SELECT * FROM interactions WHERE member_id = $m),
            first_reply AS (
-             SELECT r.in_reply_to AS id, min(r.occurred_at) AS replied_at, arg_min(r.agent, r.occurred_at) AS agent
+             SELECT r.in_reply_to AS id, min(r.occurred_at) AS replied_at, arg_min(r.agent, (r.occurred_at, r.agent)) AS agent
              FROM interactions r
              WHERE r.direction = 'outbound' AND r.in_reply_to IN (SELECT interaction_id FROM mine)
              GROUP BY 1)

@@ -267,7 +267,7 @@ def _retention_sql(cur: duckdb.DuckDBPyConnection, filters: Filters, spec: Reten
     if spec.mode == "first_time":
         cols.append(f"min(occurred_at){s_filter} AS first_s")
         if by_channel:
-            cols.append(f"arg_min(channel, occurred_at){s_filter} AS ch")
+            cols.append(f"arg_min(channel, (occurred_at, channel)){s_filter} AS ch")
     else:
         cols.append(f"max(last_at){s_filter} AS last_s")
     if ret:
@@ -281,7 +281,7 @@ def _retention_sql(cur: duckdb.DuckDBPyConnection, filters: Filters, spec: Reten
 
     # Cohort rows: (member_id, c[, grp]).
     if spec.mode == "first_time":
-        firsts = "min(first_s) AS first_ts" + (", arg_min(ch, first_s) AS ch" if by_channel else "")
+        firsts = "min(first_s) AS first_ts" + (", arg_min(ch, (first_s, ch)) AS ch" if by_channel else "")
         first = f"first AS (SELECT member_id, {firsts} FROM mp WHERE first_s IS NOT NULL GROUP BY 1)"
         if spec.cohort_by == "first_activity":
             base = "SELECT member_id, CAST(first_ts AS DATE) AS d" + (", ch" if by_channel else "") + " FROM first"
@@ -301,7 +301,7 @@ def _retention_sql(cur: duckdb.DuckDBPyConnection, filters: Filters, spec: Reten
         # last_s is NULL in a period without a start action; the first period may begin before lo.
         rows = "SELECT member_id, p AS c FROM mp, lim WHERE CAST(last_s AS DATE) >= lim.lo"
         if by_channel:
-            cohort_rows = f"""first_ch AS (SELECT member_id, arg_min(channel, occurred_at) AS ch FROM src
+            cohort_rows = f"""first_ch AS (SELECT member_id, arg_min(channel, (occurred_at, channel)) AS ch FROM src
                                 {'WHERE s ' if start else ''}GROUP BY 1),
         coh0 AS (SELECT r.*, first_ch.ch FROM ({rows}) r LEFT JOIN first_ch USING (member_id))"""
         else:
@@ -690,7 +690,7 @@ def drifting_members(cur: duckdb.DuckDBPyConnection, filters: Filters, drifting_
                 FROM member_activity WHERE {segment_mk('mk')})"""
     else:
         agg = """agg AS (SELECT member_id AS mk, max(last_at) AS last_ts, min(occurred_at) AS first_ts,
-                       arg_max(channel, last_at) AS last_channel, sum(n) AS activities
+                       arg_max(channel, (last_at, channel)) AS last_channel, sum(n) AS activities
                 FROM src GROUP BY 1)"""
     sql = f"""
         WITH {_source_sql(cur, filters, activity, 'month')},
