@@ -73,6 +73,23 @@ def done(message: str, clear: str = "") -> None:
     st.rerun()
 
 
+def save(write, message: str, *, clear: str = "", pick: str | None = None) -> None:
+    """Run ``write(cursor)`` as the signed-in author; a ValueError (validation) shows as an error,
+    success reruns with ``message`` (``done``). ``pick``: session key that receives write's result
+    (a new id, so the page shows it after the rerun)."""
+    if not need_author():
+        return
+    try:
+        with db.cursor(ws) as cur:
+            result = write(cur)
+    except ValueError as exc:
+        st.error(str(exc))
+        return
+    if pick:
+        st.session_state[pick] = result
+    done(message, clear)
+
+
 def need_author() -> bool:
     if author:
         return True
@@ -165,15 +182,9 @@ def new_target() -> None:
     if is_financial(metric):
         st.warning(FINANCIAL_WARNING, icon=":material/payments:")
     fields = target_form("new_target", metric, None, "Create target")
-    if fields is not None and need_author():
-        try:
-            with db.cursor(ws) as cur:
-                new_id = plans.create_target(cur, author=author, metric=metric, **fields)
-        except ValueError as exc:
-            st.error(str(exc))
-            return
-        st.session_state["plans_pick_target"] = new_id  # show the new target's detail after the rerun
-        done(f"Target created: {fields['name'] or metric_label(metric)}.", clear="new_target_")
+    if fields is not None:
+        save(lambda cur: plans.create_target(cur, author=author, metric=metric, **fields),
+             f"Target created: {fields['name'] or metric_label(metric)}.", clear="new_target_", pick="plans_pick_target")
 
 
 def target_detail(target: dict) -> None:
@@ -217,20 +228,12 @@ def target_detail(target: dict) -> None:
         return
     with st.expander("Edit this target"):
         fields = target_form(f"edit_target_{target['target_id']}", metric, target, "Save changes")
-        if fields is not None and need_author():
-            try:
-                with db.cursor(ws) as cur:
-                    plans.update_target(cur, target["target_id"], author=author, **fields)
-            except ValueError as exc:
-                st.error(str(exc))
-            else:
-                done("Target saved.")
+        if fields is not None:
+            save(lambda cur: plans.update_target(cur, target["target_id"], author=author, **fields), "Target saved.")
     if st.button("Archive this target", key=f"archive_{target['target_id']}", icon=":material/archive:",
                  help="Archived targets leave the Overview and the list; they stay in the workspace."):
-        if need_author():
-            with db.cursor(ws) as cur:
-                plans.archive_target(cur, target["target_id"], author=author)
-            done(f"Target archived: {target_title(target)}.")
+        save(lambda cur: plans.archive_target(cur, target["target_id"], author=author),
+             f"Target archived: {target_title(target)}.")
 
 
 tab_targets, tab_trials = st.tabs(["Targets", "Trials"])
@@ -370,29 +373,17 @@ def trial_form(prefix: str, current: dict | None, submit: str) -> dict | None:
 
 def new_trial() -> None:
     fields = trial_form("new_trial", None, "Start trial")
-    if fields is None or not need_author():
-        return
-    try:
-        with db.cursor(ws) as cur:
-            new_id = plans.create_trial(cur, author=author, **fields)
-    except ValueError as exc:
-        st.error(str(exc))
-        return
-    st.session_state["plans_pick_trial"] = new_id  # show the new trial's analysis after the rerun
-    done(f"Trial logged: {fields['name']}.", clear="new_trial_")
+    if fields is not None:
+        save(lambda cur: plans.create_trial(cur, author=author, **fields), f"Trial logged: {fields['name']}.",
+             clear="new_trial_", pick="plans_pick_trial")
 
 
 def edit_trial(trial: dict) -> None:
     with st.expander("Edit this trial"):
         fields = trial_form(f"edit_trial_{trial['trial_id']}", trial, "Save changes")
-        if fields is not None and need_author():
-            try:
-                with db.cursor(ws) as cur:
-                    plans.update_trial(cur, trial["trial_id"], author=author, **fields)
-            except ValueError as exc:
-                st.error(str(exc))
-            else:
-                done(f"Trial saved: {fields['name']}.")
+        if fields is not None:
+            save(lambda cur: plans.update_trial(cur, trial["trial_id"], author=author, **fields),
+                 f"Trial saved: {fields['name']}.")
 
 
 def trial_detail(trial: dict, status: str) -> None:
@@ -449,14 +440,10 @@ def trial_detail(trial: dict, status: str) -> None:
         if st.form_submit_button("Record decision", icon=":material/gavel:"):
             if decision is None:
                 st.error("Pick keep, iterate or stop.")
-            elif need_author():
-                try:
-                    with db.cursor(ws) as cur:
-                        plans.decide_trial(cur, trial["trial_id"], author=author, decision=decision, note=note.strip())
-                except ValueError as exc:
-                    st.error(str(exc))
-                else:
-                    done(f"Decision recorded for {trial['name']}: {decision}.")
+            else:
+                save(lambda cur: plans.decide_trial(cur, trial["trial_id"], author=author, decision=decision,
+                                                    note=note.strip()),
+                     f"Decision recorded for {trial['name']}: {decision}.")
 
 
 with tab_trials:

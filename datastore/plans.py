@@ -219,6 +219,17 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, key: str, rec: dict, col
         cur.close()
 
 
+def _revise(con: duckdb.DuckDBPyConnection, kind: str, ident: int, current: dict, author: str, fields: dict) -> None:
+    """Store ``current`` with ``fields`` changed, after checking the whole record again (``kind``:
+    "target" or "trial"), with the author and time of the change."""
+    who = _author(author)
+    names, check = (TARGET_FIELDS, _check_target) if kind == "target" else (TRIAL_FIELDS, _check_trial)
+    _fields(fields, names, kind)
+    rec = check({**{k: current[k] for k in names}, **fields})
+    values = {k: _to_db(rec, k) for k in names}
+    _update(con, f"{kind}s", f"{kind}_id", ident, {**values, "updated_at": _now(), "updated_by": who})
+
+
 def _update(con: duckdb.DuckDBPyConnection, table: str, key: str, ident: int, values: dict) -> None:
     sets = ", ".join(f"{c} = ?" for c in values)
     cur = con.cursor()
@@ -287,12 +298,7 @@ def get_target(con: duckdb.DuckDBPyConnection, target_id: int) -> dict:
 def update_target(con: duckdb.DuckDBPyConnection, target_id: int, *, author: str, **fields) -> None:
     """Change some fields of a target (the others stay); the whole target is checked again.
     Setting ``baseline=None`` goes back to the baseline computed at the start date."""
-    who = _author(author)
-    _fields(fields, TARGET_FIELDS, "target")
-    current = get_target(con, target_id)
-    rec = _check_target({**{k: current[k] for k in TARGET_FIELDS}, **fields})
-    values = {k: _to_db(rec, k) for k in TARGET_FIELDS}
-    _update(con, "targets", "target_id", target_id, {**values, "updated_at": _now(), "updated_by": who})
+    _revise(con, "target", target_id, get_target(con, target_id), author, fields)
 
 
 def archive_target(con: duckdb.DuckDBPyConnection, target_id: int, *, author: str) -> None:
@@ -353,12 +359,7 @@ def get_trial(con: duckdb.DuckDBPyConnection, trial_id: int, *, today: date | No
 def update_trial(con: duckdb.DuckDBPyConnection, trial_id: int, *, author: str, **fields) -> None:
     """Change some fields of a trial (the others stay); the whole trial is checked again. The
     decision is set with ``decide_trial``."""
-    who = _author(author)
-    _fields(fields, TRIAL_FIELDS, "trial")
-    current = get_trial(con, trial_id)
-    rec = _check_trial({**{k: current[k] for k in TRIAL_FIELDS}, **fields})
-    values = {k: _to_db(rec, k) for k in TRIAL_FIELDS}
-    _update(con, "trials", "trial_id", trial_id, {**values, "updated_at": _now(), "updated_by": who})
+    _revise(con, "trial", trial_id, get_trial(con, trial_id), author, fields)
 
 
 def decide_trial(con: duckdb.DuckDBPyConnection, trial_id: int, *, author: str, decision: str, note: str = "") -> None:
