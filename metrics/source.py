@@ -53,6 +53,11 @@ def segment_mk(col: str) -> str:
             "(SELECT mk FROM member_dim WHERE list_contains($f_segments, segment)))")
 
 
+def _activity_span(cur: duckdb.DuckDBPyConnection) -> tuple[date | None, date | None]:
+    """First and last day with activity (fresh rollups)."""
+    return tuple(cur.execute("SELECT min(period), max(period) FROM activity_day").fetchall()[0])
+
+
 def pick(cur: duckdb.DuckDBPyConnection, filters: Filters, grain: str, *, use_start: bool = True,
          use_end: bool = True) -> str | None:
     """The rollup table that answers activity at ``grain`` under ``filters`` exactly, or None (raw)."""
@@ -61,7 +66,7 @@ def pick(cur: duckdb.DuckDBPyConnection, filters: Filters, grain: str, *, use_st
         return None
     if grain == "day":
         return "activity_day"
-    lo, hi = cur.execute("SELECT min(period), max(period) FROM activity_day").fetchall()[0]
+    lo, hi = _activity_span(cur)
     if lo is None:
         return f"activity_{grain}"
     start = filters.start if use_start else None
@@ -75,7 +80,7 @@ def covers_end(cur: duckdb.DuckDBPyConnection, filters: Filters) -> bool:
     """True when the filter's end date is not before the last day of activity (fresh rollups)."""
     if filters.end is None:
         return True
-    hi = cur.execute("SELECT max(period) FROM activity_day").fetchall()[0][0]
+    hi = _activity_span(cur)[1]
     return hi is None or filters.end >= hi
 
 
@@ -134,7 +139,7 @@ def member_totals(cur: duckdb.DuckDBPyConnection, filters: Filters) -> str | Non
     months = member_months(cur, filters)
     if months is None:
         return None
-    lo, hi = cur.execute("SELECT min(period), max(period) FROM activity_day").fetchall()[0]
+    lo, hi = _activity_span(cur)
     if lo is None or ((filters.start is None or filters.start <= lo) and (filters.end is None or filters.end >= hi)):
         return f"SELECT mk, n, first_at, last_at, max_reach FROM member_activity a WHERE {segment_mk('a.mk')}"
     return f"""SELECT mk, sum(n) AS n, min(first_at) AS first_at, max(last_at) AS last_at, max(max_reach) AS max_reach
