@@ -29,7 +29,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from datastore import convert, rollups, sniff
+from datastore import convert, sniff
 from datastore.mapping import Proposal, propose
 from datastore.schema import DATASETS, FIELDS, NATURAL_KEY, field_names, get_field
 from datastore.sniff import FileRefused
@@ -751,13 +751,9 @@ def _load(cur, ds, name, profile, mapping, constants, options, say, hasher, hash
              "date_formats": formats}
     _log(cur, import_id, report, content_hash, options, extra)
     if status == "loaded":
-        unchanged = not (rows_loaded or rows_updated) and rollups.fresh(cur)
         bump_data_version(cur)  # the import log changed: pages listing imports must see it
-        if unchanged:  # every row already stored: the rollups still describe the data
-            rollups.stamp(cur)
-        else:
-            say(0.93, "Preparing the tables the pages read (a second or two per million rows stored)")
-            rollups.refresh(cur)
+        if rows_loaded or rows_updated:
+            journal(cur, import_id, ds, "import")
     cur.execute("DROP VIEW IF EXISTS _stage")
     for t in ("_stage0", "_pick", "_conflict", "_new", "_old", "_keep"):
         cur.execute(f"DROP TABLE IF EXISTS {t}")
@@ -765,6 +761,13 @@ def _load(cur, ds, name, profile, mapping, constants, options, say, hasher, hash
 
 
 # --- history, undo -----------------------------------------------------------------------------
+
+def journal(cur: duckdb.DuckDBPyConnection, import_id: int, dataset: str, kind: str) -> int:
+    """Record a change for the derived tables (``derived.sync`` applies it); returns its id."""
+    change_id = int(cur.execute("SELECT coalesce(max(change_id), 0) + 1 FROM changes").fetchall()[0][0])
+    cur.execute("INSERT INTO changes VALUES (?, ?, ?, ?, now())", [change_id, import_id, dataset, kind])
+    return change_id
+
 
 def undo_import(con: duckdb.DuckDBPyConnection, import_id: int) -> int:
     """Delete exactly the rows import ``import_id`` added; returns how many."""
@@ -778,10 +781,12 @@ def undo_import(con: duckdb.DuckDBPyConnection, import_id: int) -> int:
             raise ValueError(f"Import #{import_id} is {status}; there is nothing to undo.")
         cur.execute("BEGIN TRANSACTION")
         try:
+            change_id = journal(cur, import_id, ds, "undo")
+            cur.execute(f"INSERT INTO removed_{ds} BY NAME SELECT *, {change_id} AS change_id FROM {ds} "
+                        "WHERE import_id = ?", [import_id])
             deleted = cur.execute(f"DELETE FROM {ds} WHERE import_id = ?", [import_id]).fetchall()[0][0]
             cur.execute("UPDATE imports SET status = 'undone' WHERE import_id = ?", [import_id])
             bump_data_version(cur)
-            rollups.refresh(cur)
             cur.execute("COMMIT")
         except Exception:
             cur.execute("ROLLBACK")

@@ -6,7 +6,9 @@ plain ``date_trunc``. Values that carry a zone in the file are converted on impo
 without one are taken to be in the workspace zone already.
 
 Every imported row carries ``import_id`` (so an import can be undone exactly) and ``row_hash``
-(a hash of its canonical values, used to judge overlap of keyless rows as a multiset).
+(a hash of its canonical values, used to judge overlap of keyless rows as a multiset). Every
+import that stores rows and every undo is written to the journal ``changes``; ``derived.sync``
+applies it to the derived tables the metrics read.
 """
 
 from __future__ import annotations
@@ -213,5 +215,23 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
         ],
     ),
 ]
+
+MIGRATIONS.append((
+    4,
+    "journal of changes (the derived tables apply it incrementally); rows an undo deletes are kept until applied",
+    [
+        """CREATE TABLE changes (
+            change_id INTEGER PRIMARY KEY,
+            import_id INTEGER NOT NULL,
+            dataset VARCHAR NOT NULL,
+            kind VARCHAR NOT NULL,
+            changed_at TIMESTAMP NOT NULL
+        )""",
+        *(f"CREATE TABLE removed_{ds} AS SELECT *, NULL::INTEGER AS change_id FROM {ds} LIMIT 0" for ds in DATASETS),
+        "DELETE FROM settings WHERE key = 'rollups_data_version'",
+    ],
+))
+# A migration that adds a column to a canonical table adds it to its removed_<dataset> table too
+# (an undo copies the rows BY NAME).
 
 SCHEMA_VERSION: int = MIGRATIONS[-1][0]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
+import uuid
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo, available_timezones
@@ -93,12 +93,16 @@ def open_workspace(path: str | Path, time_zone: str | None = None) -> duckdb.Duc
     path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path))
     try:
+        # No progress bar (DuckDB draws one on stdout for long queries: the server log, the CLI's
+        # output); cursors inherit it.
+        con.execute("SET enable_progress_bar = false")
         migrate(con)
         defaults = {
             "time_zone": zone,
             "data_version": "0",
             "created_at": datetime.now().isoformat(timespec="seconds"),
             "name": path.stem,
+            "workspace_id": uuid.uuid4().hex,  # tells two files apart in caches (a reset keeps the path)
         }
         for key, value in defaults.items():
             con.execute("INSERT OR IGNORE INTO settings VALUES (?, ?)", [key, value])
@@ -147,44 +151,3 @@ def delete_workspace(name: str, directory: str | Path | None = None) -> None:
     for p in (path, path.with_suffix(".duckdb.wal")):
         if p.exists():
             p.unlink()
-
-
-def ensure_sample(
-    directory: str | Path | None = None,
-    reset: bool = False,
-    members: int = 5000,
-    interactions: int = 200_000,
-) -> Path:
-    """The built-in Sample workspace, built from ``sample_data`` exports on first use.
-
-    The exports are written to a temporary folder and loaded through the importer, so the
-    sample exercises the same path a user's files take (Dutch Windows-1252 files included).
-    Built under a temporary name and moved into place, so a half-built sample never shows.
-    """
-    import tempfile
-
-    from datastore.importer import import_file
-    from datastore.plans import seed_sample_plans
-    from sample_data.generator import generate, write_exports
-
-    path = workspace_path(SAMPLE, directory)
-    if path.exists() and not reset:
-        return path
-    tmp_path = path.with_name(f".building-{os.getpid()}-{SAMPLE}.duckdb")
-    if tmp_path.exists():
-        tmp_path.unlink()
-    with tempfile.TemporaryDirectory() as tmp:
-        files = write_exports(generate(members=members, interactions=interactions), tmp)
-        con = open_workspace(tmp_path, time_zone="Europe/Amsterdam")
-        try:
-            set_setting(con, "name", SAMPLE)
-            for file_path, dataset in files:
-                report = import_file(con, file_path, dataset=dataset)
-                if report.status != "loaded":
-                    raise RuntimeError(f"Sample import of {file_path.name} failed: {report.message}")
-            seed_sample_plans(con)  # example targets and trials for the Overview (idempotent)
-        finally:
-            con.close()
-    delete_workspace(SAMPLE, directory)
-    shutil.move(str(tmp_path), str(path))
-    return path

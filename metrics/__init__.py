@@ -1,4 +1,10 @@
-"""Metrics on a workspace: SQL on DuckDB, no streamlit. ``from metrics import REGISTRY, Filters``."""
+"""Metrics on a workspace: declarations on the derived tables, no streamlit.
+
+    from metrics import get, Filters
+    get("participation_rate").compute(con, Filters(channels=("forum",)), grain="week")
+
+``Computer(con)`` computes several metrics sharing their parents; ``REGISTRY`` lists them all.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,8 @@ from metrics import (
     participation,  # noqa: F401
     retention,  # noqa: F401
 )
-from metrics.filters import GRAINS, Filters
-from metrics.registry import REGISTRY, Metric, get
+from metrics.filters import Filters
+from metrics.options import GRAINS, Options
+from metrics.registry import REGISTRY, Computer, Metric, get, trial_metrics
 
-__all__ = ["GRAINS", "REGISTRY", "Filters", "Metric", "get"]
+__all__ = ["GRAINS", "REGISTRY", "Computer", "Filters", "Metric", "Options", "get", "trial_metrics"]

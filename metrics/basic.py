@@ -2,41 +2,34 @@
 
 from __future__ import annotations
 
-import duckdb
 import pandas as pd
 
-from metrics.filters import Filters, check_grain
+from metrics.options import GrainOptions, Options
 from metrics.periods import spine_cte
-from metrics.registry import register
-from metrics.source import activity_ctes
+from metrics.registry import measure
+from metrics.source import Source
 
 
-@register("row_counts", "Rows, distinct members and date span per canonical table", "rows")
-def row_counts(cur: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
-    from datastore.importer import table_summary
+@measure("row_counts", "Rows, distinct members and date span per canonical table", "rows", "data",
+         reads=("events", "member_dim", "purchase_day"), higher_is_better=None)
+def row_counts(src: Source, o: Options) -> pd.DataFrame:
+    """Columns: table, rows, members, first_date, last_date (members: the span of joined_at)."""
+    return src.run(src.stored())
 
-    return table_summary(cur)
 
-
-@register(
-    "active_members",
-    "Distinct members with at least one activity (inbound interaction by a known, "
-    "non-employee member) in the period",
-    "members",
-    options={"grain": "day | week | month (default month)"},
-    per_period=True,
-    section="participation",
-)
-def active_members(cur: duckdb.DuckDBPyConnection, filters: Filters, grain: str = "month") -> pd.DataFrame:
-    check_grain(grain)
+@measure("active_members",
+         "Distinct members with at least one activity (inbound interaction by a known, "
+         "non-employee member) in the period", "members", "participation", options=GrainOptions,
+         per_period=True, reads=("activity",))
+def active_members(src: Source, o: GrainOptions) -> pd.DataFrame:
+    """Columns: period, value; every period of the range (else of the activity), 0 when quiet."""
     sql = f"""
-        WITH {activity_ctes(cur, filters, grain)},
+        WITH {src.activity(o.grain)},
         agg AS (SELECT period, count(DISTINCT mk) AS n, min(first_at) AS lo, max(last_at) AS hi
                 FROM activity GROUP BY 1),
         bounds AS (SELECT coalesce(CAST($f_start AS DATE), min(lo)::DATE) AS lo,
                           coalesce(CAST($f_end_excl AS DATE) - 1, max(hi)::DATE) AS hi FROM agg),
-        {spine_cte(grain)}
+        {spine_cte(o.grain)}
         SELECT s.period, coalesce(a.n, 0) AS value
         FROM spine s LEFT JOIN agg a USING (period) ORDER BY s.period"""
-    params = {k: v for k, v in filters.params().items() if f"${k}" in sql}  # DuckDB refuses unused ones
-    return cur.execute(sql, params).df()
+    return src.run(sql)

@@ -2,7 +2,7 @@
 
 Definitions: METRICS.md, "Customer development". Conventions used throughout this module:
 
-* **activity** = inbound interactions by known, non-employee members (``activity_cte``);
+* **activity** = inbound interactions by known, non-employee members (``derived.definitions``);
 * a **purchase** = a member's non-refund transaction lines on one calendar day, merged (the CLV
   convention: same-day purchases count once); **revenue** is net: refund lines included;
 * the **community** at a date = non-employee CRM members (segment filter applied) who joined on or
@@ -11,161 +11,97 @@ Definitions: METRICS.md, "Customer development". Conventions used throughout thi
 * **month ends**: the date filter picks the months; the level at a month end looks back
   ``window_days`` days, which may reach before the range start (a member's history does not
   start with the filter). A month not over at the data's last date is measured at that date and
-  marked ``is_partial``.
+  marked ``is_partial``. The move into the range's first month starts from the month end before
+  it, so every month of the range has its migration.
 
-Ladder and stage sizes, migrations and promotion / demotion rates all derive from one table
-(``transitions``): per month and (previous level, level, previous stage, stage) the number of
-members. ``(new)`` = not in the community the month before, ``(left)`` = no longer in it. It is
-counted in numpy from integer arrays a few lean queries return (see the comment above
-``transitions``); ``engagement_ladder`` keeps the per-member SQL (the reference definition).
-Member attributes come from ``mdim`` (metrics.source: the member_dim rollup when fresh, else
-members_current) and activity from the rollups when they answer exactly, else ``interactions``.
+Ladder and stage sizes, migrations and promotion / demotion rates are projections of one metric,
+``ladder_transitions``: per month and (previous level, level, previous stage, stage) the number
+of members, counted in numpy from integer arrays a few lean queries return (see the comment above
+``_ladder_arrays``). ``engagement_ladder`` lists every member at every month end in SQL: the
+definition written out, and the cross-check of the counts (tests).
 """
 
 from __future__ import annotations
 
-import re
+from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Literal
 
-import duckdb
 import numpy as np
 import pandas as pd
 
-from datastore import rollups
-from metrics import clv as clvm
-from metrics.filters import Filters, activity_cte, check_grain, interaction_where
+from metrics.options import GrainOptions, Options, opt
 from metrics.periods import spine_cte, trunc
-from metrics.registry import register
-from metrics.source import MDIM_RAW, activity_ctes, mdim_cte, pick
+from metrics.registry import measure, projection
+from metrics.source import Source
 
+SECTION = "development"
 LEVELS: tuple[str, ...] = ("Observer", "Explorer", "Participant", "Contributor", "Advocate")
 STAGES: tuple[str, ...] = ("prospect", "customer", "repeat", "advocate")
 NEW, LEFT = "(new)", "(left)"
 UNITS: dict[str, float] = {"week": 7.0, "day": 1.0}
 
-LADDER_OPTIONS: dict[str, str] = {
-    "window_days": "trailing window in days (default 30)",
-    "explorer": "active days for Explorer (default 1)",
-    "participant": "active days for Participant (default 2)",
-    "contributor": "active days for Contributor (default 7)",
-    "advocate_actions": "share/reply actions in the window that make a Contributor an Advocate (default 3)",
-    "advocate_action_types": "comma-separated actions counted for Advocate (default share,reply)",
-}
-
 
 # --------------------------------------------------------------------------------------------
-# Option checking
+# Options
 # --------------------------------------------------------------------------------------------
-def _int(name: str, value, lo: int, hi: int) -> int:
-    try:
-        v = int(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a whole number (got {value!r})") from None
-    if v != value and not isinstance(value, str) or not lo <= v <= hi:
-        raise ValueError(f"{name} must be a whole number from {lo} to {hi} (got {value!r})")
-    return v
+@dataclass(frozen=True)
+class LadderOptions(Options):
+    grain: Literal["month"] = opt("month", "the ladder is measured at month ends")
+    window_days: int = opt(30, "trailing window in days", lo=1, hi=366)
+    explorer: int = opt(1, "active days for Explorer", lo=1, hi=366)
+    participant: int = opt(2, "active days for Participant", lo=1, hi=366)
+    contributor: int = opt(7, "active days for Contributor", lo=1, hi=366)
+    advocate_actions: int = opt(3, "share/reply actions in the window that make a Contributor an Advocate",
+                                lo=1, hi=100_000)
+    advocate_action_types: tuple[str, ...] = opt(("reply", "share"), "actions counted for Advocate")
+
+    def check(self) -> None:
+        if not self.explorer <= self.participant <= self.contributor:
+            raise ValueError("thresholds must satisfy explorer <= participant <= contributor")
+        if not self.advocate_action_types:
+            raise ValueError("advocate_action_types must name at least one action")
+
+    def params(self) -> dict:
+        return {"l_window": self.window_days, "l_explorer": self.explorer, "l_participant": self.participant,
+                "l_contributor": self.contributor, "l_adv_n": self.advocate_actions,
+                "l_adv_types": list(self.advocate_action_types)}
 
 
-def _float(name: str, value, lo: float, hi: float) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number (got {value!r})") from None
-    if not lo <= v <= hi:
-        raise ValueError(f"{name} must be between {lo} and {hi} (got {value!r})")
-    return v
+@dataclass(frozen=True)
+class LadderMonth(LadderOptions):
+    month: date | None = opt(None, "only this month (YYYY-MM or a date in it); default all months")
 
 
-def _date_opt(name: str, value) -> date | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        raise ValueError(f"{name} must be a date YYYY-MM-DD (got {value!r})") from None
-
-
-def ladder_params(window_days=30, explorer=1, participant=2, contributor=7, advocate_actions=3,
-                  advocate_action_types="share,reply") -> dict:
-    """Checked ladder thresholds as SQL parameters (Explorer <= Participant <= Contributor)."""
-    p = {
-        "l_window": _int("window_days", window_days, 1, 366),
-        "l_explorer": _int("explorer", explorer, 1, 366),
-        "l_participant": _int("participant", participant, 1, 366),
-        "l_contributor": _int("contributor", contributor, 1, 366),
-        "l_adv_n": _int("advocate_actions", advocate_actions, 1, 100_000),
-    }
-    if not p["l_explorer"] <= p["l_participant"] <= p["l_contributor"]:
-        raise ValueError("thresholds must satisfy explorer <= participant <= contributor")
-    types = advocate_action_types
-    if isinstance(types, str):
-        types = [t.strip() for t in types.split(",")]
-    types = [str(t) for t in types if str(t)]
-    if not types:
-        raise ValueError("advocate_action_types must name at least one action")
-    p["l_adv_types"] = types
-    return p
+@dataclass(frozen=True)
+class ClvOptions(Options):
+    calibration_end: date | None = opt(None, "last day of the calibration period (default the range end or "
+                                              "the last purchase)")
+    unit: Literal["week", "day"] = opt("week", "the time unit of frequency / recency / T")
+    horizon_months: int = opt(12, "months ahead for expected purchases and CLV", lo=1, hi=120)
+    discount_rate: float = opt(0.10, "yearly discount rate for CLV", lo=0.0, hi=1.0)
 
 
 # --------------------------------------------------------------------------------------------
 # Shared SQL
 # --------------------------------------------------------------------------------------------
-def _purchases_cte(filters: Filters, *, use_dates: bool = False, end_param: str | None = None,
-                   rollup: bool = False) -> str:
-    """`pday(mk, day, bought, is_purchase, net)`: transaction lines merged per member and day (value
-    of the non-refund lines, whether there was one, net value refunds included); `purch(mk, day,
-    amount)`: the purchase days and their value; `rev(mk, day, amount)`: net revenue per member and
-    day. ``mk`` is the member key of `mdim` (metrics.source), which must come before: employees and
-    the segment filter come from there. ``rollup``: read the `purchase_day` rollup (integer keys;
-    pass ``rollups.fresh(cur)``) instead of grouping the lines (``mk`` = member_id). Date bounds
-    are dates, so comparing the day equals comparing the line's time. Amounts stay DECIMAL (exact:
-    sums do not depend on the order DuckDB adds the rows in, so both paths agree to the last bit;
-    divisions give DOUBLE, and DuckDB hands DECIMAL results to pandas as float64)."""
-    key, col = ("p.mk", "p.day") if rollup else ("t.member_id", "t.occurred_at")
-    conds = [f"{key} NOT IN (SELECT mk FROM mdim WHERE is_employee)"]
-    if filters.segments:
-        conds.append(f"{key} IN (SELECT mk FROM mdim WHERE list_contains($f_segments, segment))")
-    if use_dates:
-        conds += [f"($f_start IS NULL OR {col} >= $f_start)", f"($f_end_excl IS NULL OR {col} < $f_end_excl)"]
-    if end_param:
-        conds.append(f"{col} < ${end_param}")
-    where = " AND ".join(conds)
-    if rollup:
-        pday = f"pday AS (SELECT p.mk, p.day, p.bought, p.is_purchase, p.net FROM purchase_day p WHERE {where})"
-    else:
-        pday = f"""tx AS (
-        SELECT t.member_id AS mk, t.occurred_at::DATE AS day, t.amount, {rollups.REFUND} AS refund
-        FROM transactions t WHERE t.member_id IS NOT NULL AND {where}),
-    pday AS (SELECT mk, day, sum(amount) FILTER (WHERE NOT refund) AS bought,
-                    bool_or(NOT refund) AS is_purchase, sum(amount) AS net
-             FROM tx GROUP BY 1, 2)"""
-    return f"""{pday},
-    purch AS (SELECT mk, day, bought AS amount FROM pday WHERE is_purchase),
-    rev AS (SELECT mk, day, net AS amount FROM pday)"""
-
-
-def _purchases(cur: duckdb.DuckDBPyConnection, filters: Filters, **kw) -> str:
-    """``mdim`` and the purchase CTEs of ``_purchases_cte``, from the rollups when they are fresh."""
-    return f"{mdim_cte(cur)}, {_purchases_cte(filters, rollup=rollups.fresh(cur), **kw)}"
-
-
-def _crm_cte() -> str:
+def _crm_cte(src: Source) -> str:
     """`crm`: the CRM's non-employee members (segment filter applied); needs `mdim`."""
-    return """crm AS (
-        SELECT mk, member_id, joined_at::DATE AS joined_at, churned_at::DATE AS churned_at, referred_by
-        FROM mdim
-        WHERE NOT coalesce(is_employee, FALSE)
-          AND (len($f_segments) = 0 OR list_contains($f_segments, segment)))"""
+    return f"""crm AS (
+        SELECT mk, member_id, joined_at, churned_at, referred_by FROM mdim
+        WHERE NOT is_employee AND {src.segment_of('segment')})"""
 
 
-def _months_cte() -> str:
-    """`months(period, as_of, is_partial)` over the filter range (else the data span)."""
-    return """span AS (
+def _states_sql(src: Source) -> str:
+    """CTE chain ending in `states(period, as_of, is_partial, mk, active_days, share_reply,
+    referrals, level, purchases, stage)`: every community member at every month end. Per-member
+    facts (first / second purchase day, first referral) ride on `people` (one row per member) and
+    the window counts are one keyed join: the big months x people join stays lean."""
+    return f"""WITH {src.mdim()}, {src.purchases()}, {_crm_cte(src)},
+    mdays AS ({src.day_actions()}),
+    span AS (
         SELECT min(d0) AS d0, max(d1) AS d1 FROM (
-          SELECT min(occurred_at)::DATE AS d0, max(occurred_at)::DATE AS d1 FROM activity
-          UNION ALL SELECT min(day), max(day) FROM purch)),
+          SELECT min(day) AS d0, max(day) AS d1 FROM mdays UNION ALL SELECT min(day), max(day) FROM purch)),
     bounds AS (
         SELECT coalesce(CAST($f_start AS DATE), d0) AS lo,
                least(coalesce(CAST($f_end_excl AS DATE) - 1, d1), d1) AS hi, d1 FROM span),
@@ -174,51 +110,37 @@ def _months_cte() -> str:
                CAST(period + INTERVAL 1 MONTH - INTERVAL 1 DAY AS DATE) > d1 AS is_partial
         FROM (SELECT CAST(unnest(generate_series(date_trunc('month', lo), date_trunc('month', hi),
                                                  INTERVAL 1 MONTH)) AS DATE) AS period, hi, d1
-              FROM bounds WHERE lo IS NOT NULL AND hi IS NOT NULL AND lo <= hi))"""
-
-
-def _states_sql(filters: Filters) -> str:
-    """CTE chain ending in `states(period, as_of, is_partial, member_id, active_days,
-    share_reply, referrals, level, purchases, stage)`: every community member at every month end.
-    Per-member facts (first / second purchase day, first referral) ride on `people` (one row per
-    member) and the window counts are one keyed join: the big months x people join stays lean."""
-    return f"""WITH {MDIM_RAW}, {activity_cte(use_dates=False)}, {_purchases_cte(filters)}, {_crm_cte()}, {_months_cte()},
-    mdays AS (
-        SELECT member_id, occurred_at::DATE AS day,
-               count(*) FILTER (WHERE list_contains($l_adv_types, action)) AS sr
-        FROM activity GROUP BY 1, 2),
+              FROM bounds WHERE lo IS NOT NULL AND hi IS NOT NULL AND lo <= hi)),
     win AS (
-        SELECT m.period, d.member_id, count(*) AS active_days, sum(d.sr) AS sr
+        SELECT m.period, d.mk, count(*) AS active_days, sum(d.sr) AS sr
         FROM months m JOIN mdays d ON d.day > m.as_of - $l_window AND d.day <= m.as_of
         GROUP BY 1, 2),
     refs AS (
-        SELECT referred_by AS member_id, joined_at FROM members_current
-        WHERE referred_by IS NOT NULL AND joined_at IS NOT NULL AND NOT coalesce(is_employee, FALSE)),
+        SELECT r.mk, m.joined_at FROM mdim m JOIN {src.dim} r ON r.member_id = m.referred_by
+        WHERE m.joined_at IS NOT NULL AND NOT m.is_employee),
     ref_win AS (
-        SELECT m.period, r.member_id, count(*) AS n
-        FROM months m JOIN refs r ON r.joined_at::DATE > m.as_of - $l_window AND r.joined_at::DATE <= m.as_of
+        SELECT m.period, r.mk, count(*) AS n
+        FROM months m JOIN refs r ON r.joined_at > m.as_of - $l_window AND r.joined_at <= m.as_of
         GROUP BY 1, 2),
-    ref_first AS (SELECT member_id, min(joined_at)::DATE AS first_ref FROM refs GROUP BY 1),
+    ref_first AS (SELECT mk, min(joined_at) AS first_ref FROM refs GROUP BY 1),
     buys AS (
-        SELECT member_id, min(day) AS first_buy,
-               min(day) FILTER (WHERE rn = 2) AS second_buy
-        FROM (SELECT mk AS member_id, day, row_number() OVER (PARTITION BY mk ORDER BY day) AS rn FROM purch)
+        SELECT mk, min(day) AS first_buy, min(day) FILTER (WHERE rn = 2) AS second_buy
+        FROM (SELECT mk, day, row_number() OVER (PARTITION BY mk ORDER BY day) AS rn FROM purch)
         WHERE rn <= 2 GROUP BY 1),
     seen AS (
-        SELECT member_id, min(d) AS first_day FROM (
-          SELECT member_id, day AS d FROM mdays UNION ALL SELECT member_id, first_buy FROM buys)
+        SELECT mk, min(d) AS first_day FROM (
+          SELECT mk, day AS d FROM mdays UNION ALL SELECT mk, first_buy FROM buys)
         GROUP BY 1),
     people AS (
-        SELECT member_id, least(c.joined_at, s.first_day) AS since, c.churned_at, b.first_buy, b.second_buy,
-               rf.first_ref
-        FROM crm c FULL OUTER JOIN seen s USING (member_id)
-        LEFT JOIN buys b USING (member_id) LEFT JOIN ref_first rf USING (member_id)),
+        SELECT mk, least(c.joined_at, s.first_day) AS since, c.churned_at, b.first_buy, b.second_buy, rf.first_ref
+        FROM crm c FULL OUTER JOIN seen s USING (mk)
+        LEFT JOIN buys b USING (mk) LEFT JOIN ref_first rf USING (mk)),
     wr AS (
-        SELECT period, member_id, sum(active_days) AS active_days, sum(sr) AS sr, sum(n) AS n FROM (
-          SELECT period, member_id, active_days, sr, 0 AS n FROM win
-          UNION ALL SELECT period, member_id, 0, 0, n FROM ref_win) GROUP BY 1, 2),
+        SELECT period, mk, sum(active_days) AS active_days, sum(sr) AS sr, sum(n) AS n FROM (
+          SELECT period, mk, active_days, sr, 0 AS n FROM win
+          UNION ALL SELECT period, mk, 0, 0, n FROM ref_win) GROUP BY 1, 2),
     lv AS (
-        SELECT m.period, m.as_of, m.is_partial, p.member_id,
+        SELECT m.period, m.as_of, m.is_partial, p.mk,
                coalesce(w.active_days, 0) AS active_days, coalesce(w.sr, 0)::BIGINT AS share_reply,
                coalesce(w.n, 0) AS referrals,
                CASE WHEN coalesce(w.active_days, 0) >= $l_contributor
@@ -231,7 +153,7 @@ def _states_sql(filters: Filters) -> str:
                p.first_ref <= m.as_of AS has_referred
         FROM months m
         JOIN people p ON p.since <= m.as_of AND (p.churned_at IS NULL OR p.churned_at > m.as_of)
-        LEFT JOIN wr w ON w.period = m.period AND w.member_id = p.member_id),
+        LEFT JOIN wr w ON w.period = m.period AND w.mk = p.mk),
     states AS (
         SELECT * EXCLUDE (has_referred),
                CASE WHEN purchases = 2 AND (level = 'Advocate' OR coalesce(has_referred, FALSE)) THEN 'advocate'
@@ -240,52 +162,33 @@ def _states_sql(filters: Filters) -> str:
         FROM lv)"""
 
 
-def _params(filters: Filters, **extra) -> dict:
-    return {**filters.params(), **extra}
-
-
-def _run(cur: duckdb.DuckDBPyConnection, sql: str, params: dict) -> pd.DataFrame:
-    """Execute with the parameters the SQL names (DuckDB refuses unused ones)."""
-    used = set(re.findall(r"\$([a-z_][a-z0-9_]*)", sql))
-    return cur.execute(sql, {k: v for k, v in params.items() if k in used}).df()
-
-
 # --------------------------------------------------------------------------------------------
 # Engagement ladder and customer stage
 # --------------------------------------------------------------------------------------------
-@register(
-    "engagement_ladder",
-    "Engagement level of every community member at each month end (Observer 0 / Explorer 1 / "
-    "Participant 2-6 / Contributor >= 7 active days in the trailing 30 days; Advocate = Contributor "
-    "with a referral or >= 3 share/reply actions) and the customer stage (prospect / customer / "
-    "repeat / advocate)",
-    "members",
-    options={**LADDER_OPTIONS, "month": "only this month (YYYY-MM or a date in it); default all months"},
-    section="development",
-)
-def engagement_ladder(cur: duckdb.DuckDBPyConnection, filters: Filters, month=None, **options) -> pd.DataFrame:
+@measure("engagement_ladder",
+         "Engagement level of every community member at each month end (Observer 0 / Explorer 1 / "
+         "Participant 2-6 / Contributor >= 7 active days in the trailing 30 days; Advocate = Contributor "
+         "with a referral or >= 3 share/reply actions) and the customer stage (prospect / customer / "
+         "repeat / advocate)", "members", SECTION, options=LadderMonth, reads=("events", "purchases", "mdim"))
+def engagement_ladder(src: Source, o: LadderMonth) -> pd.DataFrame:
     """Columns period, as_of, is_partial, member_id, active_days, share_reply, referrals, level,
     purchases (0, 1, 2 = two or more), stage; ordered by period, member_id."""
-    params = _params(filters, **ladder_params(**options))
-    one = None
-    if month is not None:
-        text = str(month)
-        one = _date_opt("month", text + "-01" if len(text) == 7 else text).replace(day=1)
-    params["only"] = one
-    sql = _states_sql(filters) + """
-        SELECT * FROM states WHERE $only IS NULL OR period = $only ORDER BY period, member_id"""
-    return _run(cur, sql, params)
+    sql = _states_sql(src) + f""", {src.ids()}
+        SELECT s.period, s.as_of, s.is_partial, x.member_id, s.active_days, s.share_reply, s.referrals, s.level,
+               s.purchases, s.stage
+        FROM states s JOIN ids x USING (mk)
+        WHERE CAST($only AS DATE) IS NULL OR s.period = CAST($only AS DATE) ORDER BY s.period, x.member_id"""
+    only = o.month.replace(day=1) if o.month else None
+    return src.run(sql, **o.params(), only=only)
 
 
 # The month-end states in bulk. `engagement_ladder` lists every member at every month end with the
-# SQL above (the reference). `transitions` only needs counts, so it never builds the member x month
-# rows in SQL: a few lean queries fetch per-member facts and the active days as integer arrays
-# (member key, day number), and numpy walks the months with one vector over the members per month
-# (trailing-window counts by bincount over each window's rows, `_Windows`; level and stage codes by
-# arithmetic; the move counts by bincount of (previous state, state) codes). Members are keyed by the integer
-# `member_dim.mk` (computed on the fly with the same definition when the rollups are stale or a
-# campaign filter is set: then the activity comes from `interactions` too); purchasers seen only
-# in the transactions get keys after the largest mk.
+# SQL above. `ladder_transitions` only needs counts, so it never builds the member x month rows in
+# SQL: a few lean queries fetch per-member facts and the active days as integer arrays (member key,
+# day number), and numpy walks the months with one vector over the members per month (trailing-
+# window counts by bincount over each window's rows, `_Windows`; level and stage codes by
+# arithmetic; the move counts by bincount of (previous state, state) codes). Members are keyed by
+# the integer `member_dim.mk` (member_dim covers every id of the interactions and transactions).
 _NEVER = 2**30  # day number for a missing date: after every month end
 _DAY0 = date(1970, 1, 1)
 
@@ -295,31 +198,11 @@ def _dayno(expr: str) -> str:
     return f"coalesce(CAST(CAST({expr} AS DATE) - DATE '1970-01-01' AS INTEGER), {_NEVER})"
 
 
-_MDX_ROLLUP = ("mdx AS (SELECT mk, member_id, in_crm, is_employee, segment, joined_at, churned_at, referred_by "
-               "FROM member_dim)")
-# Member keys for the raw path: datastore.rollups' member_dim without the ids seen only in the
-# transactions (those get keys after the largest mk in _ladder_arrays). The numbering differs from
-# member_dim's when such ids exist; harmless: the ladder only counts members.
-_MDX_RAW = """mdx AS (
-        SELECT (row_number() OVER (ORDER BY ids.member_id))::INTEGER AS mk, ids.member_id,
-               m.member_id IS NOT NULL AS in_crm, coalesce(m.is_employee, FALSE) AS is_employee,
-               m.segment, m.joined_at, m.churned_at, m.referred_by
-        FROM (SELECT member_id FROM interactions WHERE member_id IS NOT NULL
-              UNION SELECT member_id FROM members) ids
-        LEFT JOIN members_current m USING (member_id))"""
-
-
-def _fetch(cur: duckdb.DuckDBPyConnection, sql: str, params: dict) -> dict[str, np.ndarray]:
-    used = set(re.findall(r"\$([a-z_][a-z0-9_]*)", sql))
-    out = cur.execute(sql, {k: v for k, v in params.items() if k in used}).fetchnumpy()
-    return {k: np.asarray(v) for k, v in out.items()}
-
-
 class _Windows:
     """Rows (day, slot[, weight]) arranged so that each month's trailing window (as_of - w, as_of]
     is one contiguous slice; ``count(t)`` = per slot, the rows (or the weights) in month t's window.
     The rows are grouped by which of the window edges they fall between: a stable radix sort on a
-    small integer key (the rollups keep no particular row order), skipped when already by day."""
+    small integer key (the derived tables keep no particular row order), skipped when already by day."""
 
     def __init__(self, day: np.ndarray, slot: np.ndarray, as_of: np.ndarray, w: int, size: int, weight=None):
         self.size, self.slot, self.weight = size, slot, weight
@@ -343,90 +226,22 @@ class _Windows:
         return np.bincount(self.slot[i:j], None if self.weight is None else self.weight[i:j], minlength=self.size)
 
 
-def _ladder_inputs(cur: duckdb.DuckDBPyConnection, filters: Filters, params: dict) -> dict:
-    """Integer arrays for the month-end states (see above). Members are slots 0..size-1 (slot = mk;
-    slot 0 and the keys of members outside the filters never enter the community). Without fresh
-    rollups (or with a campaign filter) the member keys are computed once, as member_dim would be,
-    and read by the queries from an Arrow table registered on the cursor for the duration."""
-    if pick(cur, filters, "day") is not None:
-        return _ladder_arrays(cur, filters, params, _MDX_ROLLUP, fast=True)
-    name = f"_dev_mdx_{id(cur):x}"
-    cur.register(name, cur.sql(f"WITH {_MDX_RAW} SELECT * FROM mdx").to_arrow_table())
-    try:
-        return _ladder_arrays(cur, filters, params, f"mdx AS (SELECT * FROM {name})", fast=False)
-    finally:
-        cur.unregister(name)
+def _ladder_arrays(src: Source, o: LadderOptions) -> dict:
+    """Integer arrays for the month-end states (see above). Members are slots 0..size-1 (slot =
+    mk; slot 0 and the keys of members outside the filters never enter the community)."""
+    p = o.params()
+    mem = src.numpy(f"""SELECT mk, NOT is_employee AND coalesce({src.segment_of('segment')}, FALSE) AS ok, in_crm,
+               {_dayno('joined_at')} AS joined, {_dayno('churned_at')} AS churned FROM {src.dim}""")
+    buy = src.numpy(f"WITH {src.purchases()} SELECT mk, {_dayno('day')} AS day FROM purch")
+    ref = src.numpy(f"""SELECT r.mk, {_dayno('m.joined_at')} AS day
+        FROM {src.dim} m JOIN {src.dim} r ON r.member_id = m.referred_by
+        WHERE m.in_crm AND NOT m.is_employee AND m.joined_at IS NOT NULL""")
+    act = src.numpy(f"SELECT mk, {_dayno('day')} AS day FROM ({src.active_days()})")
+    sr = src.numpy(f"SELECT mk, {_dayno('day')} AS day, n FROM ({src.action_days()})", **p)
 
-
-def _ladder_arrays(cur: duckdb.DuckDBPyConnection, filters: Filters, params: dict, mdx: str, *, fast: bool) -> dict:
-    seg_ok = "coalesce(len($f_segments) = 0 OR list_contains($f_segments, segment), FALSE)"
-    mem = _fetch(cur, f"""WITH {mdx}
-        SELECT mk, NOT is_employee AND {seg_ok} AS ok, in_crm, {_dayno('joined_at')} AS joined,
-               {_dayno('churned_at')} AS churned
-        FROM mdx""", params)
-    # Purchase days (member key, day); first and second purchase day per member in numpy. On the
-    # rollups every purchaser has a key (member_dim covers the transactions); on the raw path the
-    # purchasers outside mdx (only in the transactions, rare) come with their member id from a second
-    # query when the join loses lines.
-    ids = np.array([], dtype=object)
-    if fast:
-        buy = _fetch(cur, f"""WITH {mdx}
-            SELECT p.mk, {_dayno('p.day')} AS day FROM purchase_day p JOIN mdx d USING (mk)
-            WHERE p.is_purchase AND NOT d.is_employee""", params)
-    else:
-        lines = f"""tx AS (SELECT t.member_id, t.occurred_at FROM transactions t
-            WHERE t.member_id IS NOT NULL AND NOT {rollups.REFUND})"""
-        buy = _fetch(cur, f"""WITH {mdx}, {lines}
-            SELECT d.mk, {_dayno('tx.occurred_at')} AS day FROM tx JOIN mdx d USING (member_id)
-            WHERE NOT d.is_employee""", params)
-        counted = f"""WITH {mdx}, {lines}
-            SELECT count(*) FROM tx WHERE member_id NOT IN (SELECT member_id FROM mdx WHERE is_employee)"""
-        if cur.execute(counted).fetchone()[0] > len(buy["mk"]):
-            alone = _fetch(cur, f"""WITH {mdx}, {lines}
-                SELECT member_id, {_dayno('occurred_at')} AS day FROM tx
-                WHERE member_id NOT IN (SELECT member_id FROM mdx)""", params)
-            ids, inverse = np.unique(alone["member_id"].astype(object), return_inverse=True)
-            buy = {"mk": np.concatenate([buy["mk"], -1 - inverse]), "day": np.concatenate([buy["day"], alone["day"]])}
-    # Referrals: (referrer key, the referred member's join day); the referrer's id when not in mdx.
-    ref = _fetch(cur, f"""WITH {mdx}
-        SELECT coalesce(r.mk, -1) AS mk, CASE WHEN r.mk IS NULL THEN m.referred_by END AS referred_by,
-               {_dayno('m.joined_at')} AS day
-        FROM mdx m LEFT JOIN mdx r ON r.member_id = m.referred_by
-        WHERE m.in_crm AND NOT m.is_employee AND m.referred_by IS NOT NULL AND m.joined_at IS NOT NULL""", params)
-    # Active days (member key, day) and the share / reply actions (member key, day, count).
-    chan = "(len($f_channels) = 0 OR list_contains($f_channels, {}.channel))"
-    if fast:
-        if filters.channels:
-            act = _fetch(cur, f"""SELECT DISTINCT mk, {_dayno('period')} AS day FROM activity_day
-                WHERE list_contains($f_channels, channel)""", params)
-        else:
-            act = _fetch(cur, f"SELECT mk, {_dayno('period')} AS day FROM active_days", params)
-        inbound = f"""SELECT d.mk, {_dayno('i.occurred_at')} AS day, 1 AS n FROM interactions i JOIN mdx d USING (member_id)
-            WHERE i.direction = 'inbound' AND NOT d.is_employee AND list_contains($l_adv_types, i.action)
-              AND {chan.format('i')}"""
-        if "messages" in rollups.TABLES:
-            # The `messages` rollup holds the activity rows that have an interaction_id, with mk and
-            # action: only the rows without an id are read from `interactions`.
-            inbound = f"""SELECT mk, {_dayno('occurred_at')} AS day, 1 AS n FROM messages
-                WHERE list_contains($l_adv_types, action) AND {chan.format('messages')}
-                UNION ALL {inbound.replace("WHERE ", "WHERE i.interaction_id IS NULL AND ", 1)}"""
-        sr = _fetch(cur, f"WITH {mdx} {inbound}", params)
-    else:
-        act = _fetch(cur, f"""WITH {mdx}
-            SELECT d.mk, {_dayno('i.occurred_at')} AS day,
-                   count(*) FILTER (WHERE list_contains($l_adv_types, i.action)) AS n
-            FROM interactions i JOIN mdx d USING (member_id)
-            WHERE i.direction = 'inbound' AND NOT d.is_employee AND {interaction_where('i', use_dates=False)}
-            GROUP BY ALL""", params)
-        keep = act["n"] > 0
-        sr = {"mk": act["mk"][keep], "day": act["day"][keep], "n": act["n"][keep]}
-
-    # Slots: mk, then the purchasers outside mdx (buy["mk"] = -1 - their index in ids).
-    top = int(mem["mk"].max()) + 1 if len(mem["mk"]) else 1
-    size = top + len(ids)
+    size = int(mem["mk"].max()) + 1 if len(mem["mk"]) else 1
     ok = np.zeros(size, bool)
     ok[mem["mk"]] = mem["ok"]
-    ok[top:] = not filters.segments  # purchasers outside mdx: no segment, not employees
     crm = mem["in_crm"] & ok[mem["mk"]]
     joined = np.full(size, _NEVER, np.int32)
     churned = np.full(size, _NEVER, np.int32)
@@ -436,26 +251,19 @@ def _ladder_arrays(cur: duckdb.DuckDBPyConnection, filters: Filters, params: dic
     # Employees are excluded by the queries; members outside the segment filter here.
     def kept(slot: np.ndarray, *cols: np.ndarray) -> tuple[np.ndarray, ...]:
         slot = slot.astype(np.int64)
-        if not filters.segments:
+        if not src.f.segments:
             return (slot, *cols)
         keep = ok[slot]
         return (slot[keep], *(c[keep] for c in cols))
 
-    bslot = buy["mk"].astype(np.int64)
-    bslot, bday = kept(np.where(bslot < 0, top - 1 - bslot, bslot), buy["day"].astype(np.int32))
+    bslot, bday = kept(buy["mk"], buy["day"].astype(np.int32))
     first_buy = np.full(size, _NEVER, np.int32)
     np.minimum.at(first_buy, bslot, bday)
     later = bday > first_buy[bslot]
     second_buy = np.full(size, _NEVER, np.int32)
     np.minimum.at(second_buy, bslot[later], bday[later])
 
-    rslot = ref["mk"].astype(np.int64)
-    lost = rslot < 0
-    if lost.any():
-        extra = {m: top + i for i, m in enumerate(ids)}
-        rslot[lost] = [extra.get(r, -1) for r in ref["referred_by"][lost]]
-    rkeep = rslot >= 0
-    ref_day, ref_slot = ref["day"][rkeep].astype(np.int32), rslot[rkeep]
+    ref_slot, ref_day = ref["mk"].astype(np.int64), ref["day"].astype(np.int32)
     first_ref = np.full(size, _NEVER, np.int32)
     np.minimum.at(first_ref, ref_slot, ref_day)
 
@@ -472,13 +280,13 @@ def _ladder_arrays(cur: duckdb.DuckDBPyConnection, filters: Filters, params: dic
             "ref": (ref_day, ref_slot), "d0": min(lows, default=None), "d1": max(highs, default=None)}
 
 
-def _month_ends(filters: Filters, d0: int | None, d1: int | None) -> list[tuple[date, date, bool | None]]:
-    """(period, as_of, is_partial) per month: the `months` CTE on day numbers (d0 / d1 = the data's
-    first / last day; NULL-skipping least as in SQL)."""
+def _month_ends(src: Source, d0: int | None, d1: int | None) -> list[tuple[date, date, bool | None]]:
+    """(period, as_of, is_partial) per month of the range (d0 / d1 = the data's first / last day;
+    NULL-skipping least as in SQL)."""
     first = _DAY0 + timedelta(days=d0) if d0 is not None else None
     last = _DAY0 + timedelta(days=d1) if d1 is not None else None
-    lo = filters.start if filters.start is not None else first
-    his = [h for h in (filters.end, last) if h is not None]
+    lo = src.f.start if src.f.start is not None else first
+    his = [h for h in (src.f.end, last) if h is not None]
     hi = min(his) if his else None
     if lo is None or hi is None or lo > hi:
         return []
@@ -509,20 +317,25 @@ def _labels() -> tuple[np.ndarray, np.ndarray]:
 _PAIRS, _PAIR_RANK = _labels()
 
 
-def transitions(cur: duckdb.DuckDBPyConnection, filters: Filters, **options) -> pd.DataFrame:
-    """Per month: members by (from_level, level, from_stage, stage); ``from_*`` is the state at
-    the previous month end of the range, ``(new)`` when not in the community then (every member in
-    the first month); rows with level ``(left)`` count members who left the community. Columns
-    period, as_of, is_partial, from_level, level, from_stage, stage, members; ordered by period,
-    from_level, level, from_stage, stage. The same counts as grouping the `engagement_ladder` rows
-    of consecutive months (tests/test_development.py keeps that SQL as the reference)."""
-    lp = ladder_params(**options)
-    x = _ladder_inputs(cur, filters, {**filters.params(), **lp})
-    months = _month_ends(filters, x["d0"], x["d1"])
-    n_adv, size = lp["l_adv_n"], x["size"]
-    steps = (lp["l_explorer"], lp["l_participant"], lp["l_contributor"])
-    ends = np.array([(m[1] - _DAY0).days for m in months], np.int64)
-    act, sr, ref = (_Windows(*x[k][:2], ends, lp["l_window"], size, *x[k][2:]) for k in ("act", "sr", "ref"))
+@measure("ladder_transitions",
+         "Per month end: members by (from_level, level, from_stage, stage), from the month end before: "
+         "the engagement ladder's and customer stages' sizes and moves in one table", "members", SECTION,
+         options=LadderOptions, reads=("member_days", "events", "purchases", "mdim"))
+def ladder_transitions(src: Source, o: LadderOptions) -> pd.DataFrame:
+    """Per month: members by (from_level, level, from_stage, stage); ``from_*`` is the state at the
+    month end before (``(new)`` when not in the community then); rows with level ``(left)`` count
+    members who left the community. Columns period, as_of, is_partial, from_level, level,
+    from_stage, stage, members; ordered by period, from_level, level, from_stage, stage. The same
+    counts as grouping the ``engagement_ladder`` rows of consecutive month ends (the tests check)."""
+    x = _ladder_arrays(src, o)
+    months = _month_ends(src, x["d0"], x["d1"])
+    size = x["size"]
+    steps = (o.explorer, o.participant, o.contributor)
+    ends = [(m[1] - _DAY0).days for m in months]
+    if months:  # the month end before the first month: where the first month's moves start from
+        ends = [(months[0][0] - _DAY0).days - 1, *ends]
+    ends = np.array(ends, np.int64)
+    act, sr, ref = (_Windows(*x[k][:2], ends, o.window_days, size, *x[k][2:]) for k in ("act", "sr", "ref"))
 
     counts = np.zeros((len(months), _NCODE * _NCODE), np.int64)
     prev = np.full(size, _NEW_CODE, np.int16)
@@ -531,7 +344,7 @@ def transitions(cur: duckdb.DuckDBPyConnection, filters: Filters, **options) -> 
         top = days >= steps[2]
         level = (days >= steps[0]).astype(np.int16) + (days >= steps[1]) + top
         if top.any():
-            adv = top & ((ref.count(t) > 0) | (sr.count(t) >= n_adv))
+            adv = top & ((ref.count(t) > 0) | (sr.count(t) >= o.advocate_actions))
             level += adv
         else:
             adv = top
@@ -539,12 +352,13 @@ def transitions(cur: duckdb.DuckDBPyConnection, filters: Filters, **options) -> 
         stage = bought + ((bought == 2) & (adv | (x["first_ref"] <= a)))
         inside = (x["since"] <= a) & (x["churned"] > a)
         now = np.where(inside, level * 4 + stage, _LEFT_CODE).astype(np.int16)
-        counts[t] = np.bincount(prev.astype(np.int64) * _NCODE + now, minlength=_NCODE * _NCODE)
+        if t > 0:
+            counts[t - 1] = np.bincount(prev.astype(np.int64) * _NCODE + now, minlength=_NCODE * _NCODE)
         prev = np.where(inside, now, _NEW_CODE).astype(np.int16)
     counts[:, _NEW_CODE * _NCODE + _LEFT_CODE] = 0  # in neither month
 
     t, code = np.nonzero(counts)
-    order = np.lexsort((_PAIR_RANK[code], t))  # the SQL's ORDER BY period, from_level, level, ...
+    order = np.lexsort((_PAIR_RANK[code], t))  # ORDER BY period, from_level, level, ...
     t, code = t[order], code[order]
     lab = _PAIRS[code] if len(code) else np.empty((0, 4), dtype=object)
     per = pd.DataFrame(months, columns=["period", "as_of", "is_partial"])
@@ -584,13 +398,11 @@ def sizes_from(trans: pd.DataFrame, kind: str = "level") -> pd.DataFrame:
 
 def migration_from(trans: pd.DataFrame, kind: str = "level") -> pd.DataFrame:
     """Month-to-month movement: columns period (the later month), from_<kind>, to_<kind>, members.
-    For every period after the first, the rows of ``from_<kind>`` = L sum to the number at L the
-    month before (``(left)`` included); the rows of ``to_<kind>`` = L sum to the number at L now."""
+    For every period, the rows of ``from_<kind>`` = L sum to the number at L the month end before
+    (``(left)`` included); the rows of ``to_<kind>`` = L sum to the number at L now."""
     names = LEVELS if kind == "level" else STAGES
-    first = trans["period"].min() if len(trans) else None
-    t = trans[trans["period"] != first]
     src = "from_level" if kind == "level" else "from_stage"
-    out = t.groupby(["period", src, kind], as_index=False)["members"].sum()
+    out = trans.groupby(["period", src, kind], as_index=False)["members"].sum()
     out = out.rename(columns={src: f"from_{kind}", kind: f"to_{kind}"})
     order = {n: i for i, n in enumerate(_order(names))}
     out = out.assign(_a=out[f"from_{kind}"].map(order), _b=out[f"to_{kind}"].map(order))
@@ -627,80 +439,63 @@ def rates_from(migration: pd.DataFrame, kind: str = "level") -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def development_states(cur: duckdb.DuckDBPyConnection, filters: Filters, **options) -> dict[str, pd.DataFrame]:
-    """Everything the ladder and stage views need from one query: level_sizes, level_migration,
-    level_rates, stage_sizes, stage_movement, stage_rates."""
-    trans = transitions(cur, filters, **options)
-    lm, sm = migration_from(trans, "level"), migration_from(trans, "stage")
-    return {
-        "level_sizes": sizes_from(trans, "level"), "level_migration": lm, "level_rates": rates_from(lm, "level"),
-        "stage_sizes": sizes_from(trans, "stage"), "stage_movement": sm, "stage_rates": rates_from(sm, "stage"),
-    }
+def _ladder_projection(name: str, description: str, make, unit: str = "members", **kw) -> None:
+    projection(name, description, unit, SECTION, parent="ladder_transitions", options=LadderOptions, **kw)(
+        lambda frame, o: make(frame))
 
 
-@register("ladder_sizes", "Members per engagement level at each month end (gaps filled)", "members",
-          options=LADDER_OPTIONS, section="development")
-def ladder_sizes(cur: duckdb.DuckDBPyConnection, filters: Filters, **options) -> pd.DataFrame:
-    return sizes_from(transitions(cur, filters, **options), "level")
+_ladder_projection("ladder_sizes", "Members per engagement level at each month end (gaps filled)",
+                   lambda t: sizes_from(t, "level"))
+_ladder_projection("ladder_migration", "Month-to-month migration matrix between engagement levels "
+                   "((new) = joined the community, (left) = left it)", lambda t: migration_from(t, "level"))
+_ladder_projection("ladder_rates", "Promotion and demotion rate per engagement level and month",
+                   lambda t: rates_from(migration_from(t, "level"), "level"), unit="ratio")
+_ladder_projection("stage_sizes", "Members per customer stage (prospect / customer / repeat / advocate) at "
+                   "each month end", lambda t: sizes_from(t, "stage"))
+_ladder_projection("stage_movement", "Month-to-month movement matrix between customer stages",
+                   lambda t: migration_from(t, "stage"))
+_ladder_projection("stage_rates", "Share of each customer stage that moved up (or down) a stage per month",
+                   lambda t: rates_from(migration_from(t, "stage"), "stage"), unit="ratio")
 
 
-@register("ladder_migration", "Month-to-month migration matrix between engagement levels "
-          "((new) = joined the community, (left) = left it)", "members", options=LADDER_OPTIONS,
-          section="development")
-def ladder_migration(cur: duckdb.DuckDBPyConnection, filters: Filters, **options) -> pd.DataFrame:
-    return migration_from(transitions(cur, filters, **options), "level")
+@projection("promotion_rate", "Share of the community that moved up at least one engagement level from the "
+            "month end before to this one", "share", SECTION, parent="ladder_transitions",
+            options=LadderOptions, per_period=True)
+def promotion_rate(trans: pd.DataFrame, o: LadderOptions) -> pd.DataFrame:
+    """Columns period, value, is_partial (the 'all' row of the ladder's rates)."""
+    rates = rates_from(migration_from(trans, "level"), "level")
+    rates = rates[rates["level"] == "all"][["period", "promotion_rate"]].rename(columns={"promotion_rate": "value"})
+    months = trans[["period", "is_partial"]].drop_duplicates()
+    return months.merge(rates, on="period", how="left")[["period", "value", "is_partial"]].reset_index(drop=True)
 
 
-@register("ladder_rates", "Promotion and demotion rate per engagement level and month", "ratio",
-          options=LADDER_OPTIONS, section="development")
-def ladder_rates(cur: duckdb.DuckDBPyConnection, filters: Filters, **options) -> pd.DataFrame:
-    return rates_from(ladder_migration(cur, filters, **options), "level")
-
-
-@register("stage_sizes", "Members per customer stage (prospect / customer / repeat / advocate) at each month end",
-          "members", options=LADDER_OPTIONS, section="development")
-def stage_sizes(cur: duckdb.DuckDBPyConnection, filters: Filters, **options) -> pd.DataFrame:
-    return sizes_from(transitions(cur, filters, **options), "stage")
-
-
-@register("stage_movement", "Month-to-month movement matrix between customer stages", "members",
-          options=LADDER_OPTIONS, section="development")
-def stage_movement(cur: duckdb.DuckDBPyConnection, filters: Filters, **options) -> pd.DataFrame:
-    return migration_from(transitions(cur, filters, **options), "stage")
-
-
-@register("lifecycle_stage_distribution", "The CRM's own lifecycle_stage as given: members per value "
-          "(non-employees, segment filter applied); empty when the column is not filled", "members",
-          section="development")
-def lifecycle_stage_distribution(cur: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
+@measure("lifecycle_stage_distribution", "The CRM's own lifecycle_stage as given: members per value "
+         "(non-employees, segment filter applied); empty when the column is not filled", "members", SECTION,
+         reads=("mdim",))
+def lifecycle_stage_distribution(src: Source, o: Options) -> pd.DataFrame:
     sql = f"""
-        WITH {mdim_cte(cur)}, m AS (SELECT lifecycle_stage FROM mdim
-                   WHERE NOT coalesce(is_employee, FALSE)
-                     AND (len($f_segments) = 0 OR list_contains($f_segments, segment))),
+        WITH {src.mdim()}, m AS (SELECT lifecycle_stage FROM mdim WHERE NOT is_employee AND {src.segment_of('segment')}),
         g AS (SELECT coalesce(lifecycle_stage, '(none)') AS lifecycle_stage, count(*) AS members FROM m GROUP BY 1)
         SELECT lifecycle_stage, members, members / sum(members) OVER () AS share
         FROM g WHERE (SELECT count(lifecycle_stage) FROM m) > 0
         ORDER BY members DESC, lifecycle_stage"""
-    return _run(cur, sql, filters.params())
+    return src.run(sql)
 
 
 # --------------------------------------------------------------------------------------------
 # Value development
 # --------------------------------------------------------------------------------------------
-@register(
-    "value_curves",
-    "Per first-purchase cohort (month) and months since first purchase: net revenue, cumulative "
-    "revenue per cohort member and net revenue retention (revenue in month k / revenue in month 0)",
-    "currency per member",
-    section="development",
-)
-def value_curves(cur: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
+@measure("value_curves",
+         "Per first-purchase cohort (month) and months since first purchase: net revenue, cumulative "
+         "revenue per cohort member and net revenue retention (revenue in month k / revenue in month 0)",
+         "currency per member", SECTION, reads=("purchases",), financial=True)
+def value_curves(src: Source, o: Options) -> pd.DataFrame:
     """Cohorts: members whose first-ever purchase falls in the date range; revenue up to the range
     end. Columns cohort, cohort_size, months_since, buyers, revenue, cumulative_revenue_per_member,
     net_revenue_retention, is_partial."""
-    # Straight from the lines, per member and month (first purchase day, net revenue): cohort
-    # members' first purchase is never after lim.hi, so limiting the lines to lim.hi loses no cohort.
-    sql = f"""WITH {_purchases(cur, filters)},
+    # Per member and month (first purchase day, net revenue): cohort members' first purchase is
+    # never after lim.hi, so limiting the days to lim.hi loses no cohort.
+    sql = f"""WITH {src.purchases()},
     lim AS (SELECT max(day) AS data_hi, least(coalesce(CAST($f_end_excl AS DATE) - 1, max(day)), max(day)) AS hi FROM pday),
     pm AS (SELECT mk, date_trunc('month', day) AS month, min(day) FILTER (WHERE is_purchase) AS first_buy,
                   sum(net) AS revenue
@@ -721,21 +516,17 @@ def value_curves(cur: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFra
            CAST(g.cohort + to_months(CAST(g.k + 1 AS INTEGER)) - INTERVAL 1 DAY AS DATE) > (SELECT data_hi FROM lim) AS is_partial
     FROM grid g LEFT JOIN r ON r.cohort = g.cohort AND r.k = g.k
     ORDER BY g.cohort, g.k"""
-    return _run(cur, sql, filters.params())
+    return src.run(sql)
 
 
-@register(
-    "value_over_time",
-    "Per period: buyers, purchases (purchase days), net revenue, purchase frequency (purchases / "
-    "buyers), average order value (purchase value / purchases) and the repeat purchase rate (members "
-    "with >= 2 purchases ever / members with >= 1, at period end)",
-    "mixed",
-    options={"grain": "day | week | month (default month)"},
-    section="development",
-)
-def value_over_time(cur: duckdb.DuckDBPyConnection, filters: Filters, grain: str = "month") -> pd.DataFrame:
-    g = check_grain(grain)
-    sql = f"""WITH {_purchases(cur, filters)},
+@measure("value_over_time",
+         "Per period: buyers, purchases (purchase days), net revenue, purchase frequency (purchases / "
+         "buyers), average order value (purchase value / purchases) and the repeat purchase rate (members "
+         "with >= 2 purchases ever / members with >= 1, at period end)", "mixed", SECTION,
+         options=GrainOptions, reads=("purchases",), financial=True)
+def value_over_time(src: Source, o: GrainOptions) -> pd.DataFrame:
+    g = o.grain
+    sql = f"""WITH {src.purchases()},
     bounds AS (SELECT coalesce(CAST($f_start AS DATE), min(day)) AS lo,
                    least(coalesce(CAST($f_end_excl AS DATE) - 1, max(day)), max(day)) AS hi FROM pday),
     {spine_cte(g)},
@@ -759,22 +550,19 @@ def value_over_time(cur: duckdb.DuckDBPyConnection, filters: Filters, grain: str
            c.repeaters / nullif(c.customers, 0) AS repeat_purchase_rate
     FROM spine s LEFT JOIN pv p USING (period) LEFT JOIN cum c USING (period)
     ORDER BY s.period"""
-    out = _run(cur, sql, filters.params())
+    out = src.run(sql)
     for col in ("buyers", "purchases"):
         out[col] = out[col].astype("int64")
     return out
 
 
-@register(
-    "value_summary",
-    "Over the date range: customers, repeat customers (>= 2 purchase days in the range), repeat "
-    "purchase rate, purchases, purchase frequency, net revenue, average order value, revenue per customer",
-    "mixed",
-    section="development",
-)
-def value_summary(cur: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
+@measure("value_summary",
+         "Over the date range: customers, repeat customers (>= 2 purchase days in the range), repeat "
+         "purchase rate, purchases, purchase frequency, net revenue, average order value, revenue per customer",
+         "mixed", SECTION, reads=("purchases",), financial=True)
+def value_summary(src: Source, o: Options) -> pd.DataFrame:
     # One pass over the purchase days per member (every member in `rev` has a row in `per`).
-    sql = f"""WITH {_purchases(cur, filters, use_dates=True)},
+    sql = f"""WITH {src.purchases(use_dates=True)},
     per AS (SELECT mk, count(*) FILTER (WHERE is_purchase) AS n, sum(bought) AS value, sum(net) AS net
             FROM pday GROUP BY 1)
     SELECT count(*) FILTER (WHERE n > 0) AS customers,
@@ -786,41 +574,91 @@ def value_summary(cur: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFr
            sum(value) / nullif(sum(n), 0) AS average_order_value,
            sum(net) / nullif(count(*), 0) AS revenue_per_customer
     FROM per"""
-    return _run(cur, sql, filters.params())
+    return src.run(sql)
+
+
+def _buyer_units(src: Source, o: Options) -> str:
+    return f"""WITH {src.purchases(use_dates=True)}
+        SELECT mk, CASE WHEN count(*) >= 2 THEN 1 ELSE 0 END AS v FROM purch GROUP BY 1"""
+
+
+@measure("repeat_purchase",
+         "Of the members who bought in the period (purchase days, same-day lines merged), the share who "
+         "bought on 2 or more days in it", "share", SECTION, label="repeat buyers", options=GrainOptions, per_period=True,
+         reads=("purchases",), units=_buyer_units, kind="proportion", unit_of_analysis="buyer")
+def repeat_purchase(src: Source, o: GrainOptions) -> pd.DataFrame:
+    """Columns period, buyers, repeat_buyers, value."""
+    g = o.grain
+    sql = f"""WITH {src.purchases(use_dates=True)},
+    bounds AS (SELECT coalesce(CAST($f_start AS DATE), min(day)) AS lo,
+                      coalesce(CAST($f_end_excl AS DATE) - 1, max(day)) AS hi FROM pday),
+    {spine_cte(g)},
+    per AS (SELECT {trunc(g, 'day')} AS period, mk, count(*) AS n FROM purch GROUP BY 1, 2),
+    agg AS (SELECT period, count(*) AS buyers, count(*) FILTER (WHERE n >= 2) AS repeat_buyers FROM per GROUP BY 1)
+    SELECT s.period, coalesce(a.buyers, 0)::BIGINT AS buyers, coalesce(a.repeat_buyers, 0)::BIGINT AS repeat_buyers,
+           a.repeat_buyers / nullif(a.buyers, 0) AS value
+    FROM spine s LEFT JOIN agg a USING (period) ORDER BY s.period"""
+    return src.run(sql)
+
+
+def _revenue_units(src: Source, o: Options) -> str:
+    from metrics.participation import _in_community_at_end
+
+    return f"""WITH {src.community()}, {src.purchases(use_dates=True)},
+        r AS (SELECT mk, sum(amount) AS revenue FROM rev GROUP BY 1)
+        SELECT c.mk, coalesce(r.revenue, 0)::DOUBLE AS v FROM community c LEFT JOIN r USING (mk)
+        WHERE {_in_community_at_end()}"""
+
+
+@measure("revenue_per_member",
+         "Net revenue (refunds included) of the community in the period per community member at period end "
+         "(members without purchases count as 0)", "currency per member", SECTION, label="revenue per member", options=GrainOptions,
+         per_period=True, reads=("purchases", "community"), units=_revenue_units, financial=True)
+def revenue_per_member(src: Source, o: GrainOptions) -> pd.DataFrame:
+    """Columns period, revenue, community_size, value."""
+    from metrics.participation import _SIZE, _period_end
+
+    g = o.grain
+    sql = f"""WITH {src.community()}, {src.purchases(use_dates=True)},
+    bounds AS (SELECT coalesce(CAST($f_start AS DATE), min(day)) AS lo,
+                      coalesce(CAST($f_end_excl AS DATE) - 1, max(day)) AS hi FROM pday),
+    {spine_cte(g)},
+    ends AS (SELECT s.period, {_period_end(g)} AS period_end FROM spine s, bounds b),
+    rv AS (SELECT {trunc(g, 'r.day')} AS period, r.mk, sum(r.amount) AS amount FROM rev r GROUP BY 1, 2),
+    rp AS (SELECT v.period, sum(v.amount) AS revenue FROM rv v JOIN ends e USING (period) JOIN community c USING (mk)
+           WHERE (c.joined IS NULL OR c.joined <= e.period_end) AND (c.churned IS NULL OR c.churned > e.period_end)
+           GROUP BY 1),
+    {_SIZE}
+    SELECT e.period, coalesce(rp.revenue, 0) AS revenue, coalesce(size.n, 0)::BIGINT AS community_size,
+           coalesce(rp.revenue, 0) / nullif(coalesce(size.n, 0), 0) AS value
+    FROM ends e LEFT JOIN rp USING (period) LEFT JOIN size USING (period) ORDER BY e.period"""
+    return src.run(sql)
 
 
 # --------------------------------------------------------------------------------------------
 # Participation and value
 # --------------------------------------------------------------------------------------------
-@register(
-    "participation_value",
-    "Participants (>= 1 activity in the range) vs non-participants among the community at the "
-    "range end: members, buyers, repeat buyers, repeat purchase rate (repeat buyers / buyers), "
-    "net revenue and revenue per member (purchases in the range)",
-    "mixed",
-    section="development",
-)
-def participation_value(cur: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
-    # Any grain answers "active in the range"; the coarsest one the date filter allows is the smallest.
-    # Purchases keyed like the activity: integer keys only when the activity comes from the rollups.
-    fast = pick(cur, filters, "month") is not None
-    sql = f"""WITH {activity_ctes(cur, filters, "month")}, {_purchases_cte(filters, use_dates=True, rollup=fast)},
-    {_crm_cte()},
+@measure("participation_value",
+         "Among the CRM members in the community at the range end (handles not in the CRM cannot be "
+         "matched to purchases and are left out): participants (>= 1 activity in the range) vs "
+         "non-participants: members, buyers, repeat buyers, repeat purchase rate (repeat buyers / "
+         "buyers), net revenue and revenue per member (purchases in the range)", "mixed", SECTION,
+         reads=("member_totals", "purchases", "community"), financial=True)
+def participation_value(src: Source, o: Options) -> pd.DataFrame:
+    sql = f"""WITH {src.member_totals()}, {src.purchases(use_dates=True)}, {src.community()}, {src.mdim()},
     lim AS (SELECT coalesce(CAST($f_end_excl AS DATE) - 1, DATE '9999-12-31') AS hi),
-    active AS (SELECT DISTINCT mk FROM activity),
-    -- Per member from the lines: a buyer has a first purchase day, a repeat buyer a later one too.
+    -- Per member from the days: a buyer has a first purchase day, a repeat buyer a later one too.
     buy AS (SELECT mk, min(day) FILTER (WHERE is_purchase) AS first_day,
                    max(day) FILTER (WHERE is_purchase) AS last_day, sum(net) AS revenue FROM pday GROUP BY 1),
-    community AS (
-        SELECT mk FROM crm, lim
-        WHERE (joined_at IS NULL OR joined_at <= lim.hi) AND (churned_at IS NULL OR churned_at > lim.hi)
-        UNION SELECT mk FROM active
-        UNION SELECT mk FROM buy),
+    members AS (
+        SELECT c.mk FROM community c, lim
+        WHERE (c.joined IS NULL OR c.joined <= lim.hi) AND (c.churned IS NULL OR c.churned > lim.hi)
+          AND c.mk IN (SELECT mk FROM mdim)),
     g AS (
         SELECT CASE WHEN a.mk IS NOT NULL THEN 'participants' ELSE 'non-participants' END AS "group",
                count(*) AS members, count(b.first_day) AS buyers,
                count(*) FILTER (WHERE b.last_day > b.first_day) AS repeat_buyers, coalesce(sum(b.revenue), 0) AS revenue
-        FROM community c LEFT JOIN active a USING (mk) LEFT JOIN buy b USING (mk) GROUP BY 1),
+        FROM members c LEFT JOIN mt a USING (mk) LEFT JOIN buy b USING (mk) GROUP BY 1),
     grid AS (SELECT unnest(['participants', 'non-participants']) AS "group", generate_subscripts(['a', 'b'], 1) AS o)
     SELECT grid."group", coalesce(g.members, 0) AS members, coalesce(g.buyers, 0) AS buyers,
            coalesce(g.repeat_buyers, 0) AS repeat_buyers,
@@ -829,7 +667,7 @@ def participation_value(cur: duckdb.DuckDBPyConnection, filters: Filters) -> pd.
            coalesce(g.revenue, 0) AS revenue,
            g.revenue / nullif(g.members, 0) AS revenue_per_member
     FROM grid LEFT JOIN g USING ("group") ORDER BY grid.o"""
-    out = _run(cur, sql, filters.params())
+    out = src.run(sql)
     for col in ("members", "buyers", "repeat_buyers"):
         out[col] = out[col].astype("int64")
     return out
@@ -838,10 +676,9 @@ def participation_value(cur: duckdb.DuckDBPyConnection, filters: Filters) -> pd.
 # --------------------------------------------------------------------------------------------
 # Referrals
 # --------------------------------------------------------------------------------------------
-_REFERRAL_BASE = """
-    base AS (SELECT member_id, joined_at::DATE AS joined_at, referred_by FROM mdim
-             WHERE NOT coalesce(is_employee, FALSE)
-               AND (len($f_segments) = 0 OR list_contains($f_segments, segment))),
+def _referral_base(src: Source) -> str:
+    return f"""
+    base AS (SELECT member_id, joined_at, referred_by FROM mdim WHERE NOT is_employee AND {src.segment_of('segment')}),
     new AS (SELECT * FROM base WHERE joined_at IS NOT NULL
               AND ($f_start IS NULL OR joined_at >= $f_start) AND ($f_end_excl IS NULL OR joined_at < $f_end_excl))"""
 
@@ -850,7 +687,7 @@ _REFERRAL_BASE = """
 # down a referral chain they are (1 = referred by a non-referred member, ...); every other member
 # is at depth 0. The recursion walks the linked members only (a tenth of the base), from the ones
 # whose referrer is not linked; capped at 100 links. Members in a referral cycle are never reached:
-# they have no depth and are left out, as they always were.
+# they have no depth and are left out.
 _REFERRAL_DEPTH = """linked AS (SELECT member_id, referred_by FROM base WHERE referred_by IN (SELECT member_id FROM base)),
     chain(member_id, depth) AS (
         SELECT member_id, 1 FROM linked WHERE referred_by NOT IN (SELECT member_id FROM linked)
@@ -860,17 +697,12 @@ _REFERRAL_DEPTH = """linked AS (SELECT member_id, referred_by FROM base WHERE re
     depth AS (SELECT member_id, max(depth) AS depth FROM chain GROUP BY 1)"""
 
 
-@register(
-    "referral_share",
-    "Per period: new members (joined_at in the period), of whom referred (referred_by set), and the share referred",
-    "ratio",
-    options={"grain": "day | week | month (default month)"},
-    per_period=False,
-    section="development",
-)
-def referral_share(cur: duckdb.DuckDBPyConnection, filters: Filters, grain: str = "month") -> pd.DataFrame:
-    g = check_grain(grain)
-    sql = f"""WITH {mdim_cte(cur)}, {_REFERRAL_BASE},
+@measure("referral_share",
+         "Per period: new members (joined_at in the period), of whom referred (referred_by set), and the share referred",
+         "ratio", SECTION, options=GrainOptions, reads=("mdim",))
+def referral_share(src: Source, o: GrainOptions) -> pd.DataFrame:
+    g = o.grain
+    sql = f"""WITH {src.mdim()}, {_referral_base(src)},
     bounds AS (SELECT coalesce(CAST($f_start AS DATE), min(joined_at)) AS lo,
                    coalesce(CAST($f_end_excl AS DATE) - 1, max(joined_at)) AS hi FROM new),
     {spine_cte(g)},
@@ -879,96 +711,78 @@ def referral_share(cur: duckdb.DuckDBPyConnection, filters: Filters, grain: str 
     SELECT s.period, coalesce(a.new_members, 0) AS new_members, coalesce(a.referred, 0) AS referred,
            a.referred / nullif(a.new_members, 0) AS share_referred
     FROM spine s LEFT JOIN agg a USING (period) ORDER BY s.period"""
-    out = _run(cur, sql, filters.params())
+    out = src.run(sql)
     for col in ("new_members", "referred"):
         out[col] = out[col].astype("int64")
     return out
 
 
-@register(
-    "referral_summary",
-    "Among members who joined in the range: new members, referred, share referred, referrers, "
-    "referrals per referrer, the longest referral chain and members in chains (referred by someone "
-    "who was referred)",
-    "mixed",
-    section="development",
-)
-def referral_summary(cur: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
-    sql = f"""WITH RECURSIVE {mdim_cte(cur)}, {_REFERRAL_BASE}, {_REFERRAL_DEPTH}
+@measure("referral_summary",
+         "Among members who joined in the range: new members, referred, share referred, referrers, "
+         "referrals per referrer, the longest referral chain and members in chains (referred by someone "
+         "who was referred)", "mixed", SECTION, reads=("mdim",))
+def referral_summary(src: Source, o: Options) -> pd.DataFrame:
+    sql = f"""WITH RECURSIVE {src.mdim()}, {_referral_base(src)}, {_REFERRAL_DEPTH}
     SELECT count(*) AS new_members, count(referred_by) AS referred,
            count(referred_by) / nullif(count(*), 0) AS share_referred,
            count(DISTINCT referred_by) AS referrers,
            count(referred_by) / nullif(count(DISTINCT referred_by), 0) AS referrals_per_referrer,
-           (SELECT coalesce(max(d.depth), 0) FROM new JOIN depth d USING (member_id)) AS longest_chain,  -- 0: none linked
+           (SELECT coalesce(max(d.depth), 0) FROM new JOIN depth d USING (member_id)) AS longest_chain,
            (SELECT count(*) FROM new JOIN depth d USING (member_id) WHERE d.depth >= 2) AS members_in_chains
     FROM new"""
-    return _run(cur, sql, filters.params())
+    return src.run(sql)
 
 
-@register(
-    "referral_chains",
-    "Members who joined in the range by referral depth (0 = not referred, 1 = referred by a "
-    "non-referred member, 2 = referred by a referred member, ...)",
-    "members",
-    section="development",
-)
-def referral_chains(cur: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
-    sql = f"""WITH RECURSIVE {mdim_cte(cur)}, {_REFERRAL_BASE}, {_REFERRAL_DEPTH}
+@measure("referral_chains",
+         "Members who joined in the range by referral depth (0 = not referred, 1 = referred by a "
+         "non-referred member, 2 = referred by a referred member, ...)", "members", SECTION, reads=("mdim",))
+def referral_chains(src: Source, o: Options) -> pd.DataFrame:
+    sql = f"""WITH RECURSIVE {src.mdim()}, {_referral_base(src)}, {_REFERRAL_DEPTH}
     SELECT 0 AS depth, count(*) AS members FROM new WHERE member_id NOT IN (SELECT member_id FROM linked)
     HAVING count(*) > 0
     UNION ALL SELECT d.depth, count(*) FROM new JOIN depth d USING (member_id) GROUP BY 1
     ORDER BY 1"""
-    return _run(cur, sql, filters.params())
+    return src.run(sql)
 
 
 # --------------------------------------------------------------------------------------------
 # Customer lifetime value
 # --------------------------------------------------------------------------------------------
-CLV_OPTIONS: dict[str, str] = {
-    "calibration_end": "last day of the calibration period (YYYY-MM-DD; default the range end or the last purchase)",
-    "unit": "week (default) | day: the time unit of frequency / recency / T",
-    "horizon_months": "months ahead for expected purchases and CLV (default 12)",
-    "discount_rate": "yearly discount rate for CLV (default 0.10)",
-}
-
-
-def rfm(cur: duckdb.DuckDBPyConnection, filters: Filters, calibration_end=None, unit: str = "week") -> pd.DataFrame:
+def rfm(src: Source, calibration_end: date | None = None, unit: str = "week") -> pd.DataFrame:
     """Per customer with a purchase in [range start, calibration end]: frequency (repeat purchase
     days), recency and T (in ``unit``s from the first purchase to the last one / to the calibration
     end) and monetary_value (mean value of the repeat purchase days; 0 without repeats).
     Same-day purchases are merged. Columns member_id, first_purchase, frequency, recency, T,
     monetary_value; ordered by member_id."""
-    if unit not in UNITS:
-        raise ValueError(f"unit must be one of {', '.join(UNITS)} (got {unit!r})")
-    end = _date_opt("calibration_end", calibration_end)
-    params = filters.params()
+    end = calibration_end
     if end is None:
-        end = _run(cur, f"WITH {_purchases(cur, filters, use_dates=True)} SELECT max(day) AS d FROM purch",
-                   params)["d"].iloc[0]
-        end = None if pd.isna(end) else pd.Timestamp(end).date()
+        end = src.rows(f"WITH {src.purchases(use_dates=True)} SELECT max(day) FROM purch")[0][0]
     if end is None:
         return pd.DataFrame({"member_id": pd.Series(dtype="str"), "first_purchase": pd.Series(dtype="datetime64[us]"),
                              **{c: pd.Series(dtype="float64") for c in ("frequency", "recency", "T", "monetary_value")}})
-    params.update({"cal_end": end, "cal_end_excl": end + timedelta(days=1), "unit_days": UNITS[unit]})
-    sql = f"""WITH {_purchases(cur, filters, use_dates=True, end_param='cal_end_excl')},
+    sql = f"""WITH {src.ids()}, {src.purchases(use_dates=True, end_param='cal_end_excl')},
     f AS (SELECT mk, min(day) AS first_day, max(day) AS last_day, count(*) - 1 AS frequency,
                  sum(amount) AS total, arg_min(amount, day) AS first_amount FROM purch GROUP BY 1)
-    SELECT {"d.member_id" if rollups.fresh(cur) else "f.mk AS member_id"}, first_day AS first_purchase, frequency::DOUBLE AS frequency,
+    SELECT d.member_id, first_day AS first_purchase, frequency::DOUBLE AS frequency,
            datediff('day', first_day, last_day) / $unit_days AS recency,
            datediff('day', first_day, CAST($cal_end AS DATE)) / $unit_days AS T,
            CASE WHEN frequency > 0 THEN (total - first_amount) / frequency ELSE 0 END AS monetary_value
-    FROM f {"JOIN member_dim d USING (mk)" if rollups.fresh(cur) else ""} ORDER BY member_id"""
-    return _run(cur, sql, params)
+    FROM f JOIN ids d USING (mk) ORDER BY d.member_id"""
+    return src.run(sql, cal_end=end, cal_end_excl=end + timedelta(days=1), unit_days=UNITS[unit])
 
 
-def clv_result(cur: duckdb.DuckDBPyConnection, filters: Filters, calibration_end=None, unit: str = "week",
-               horizon_months=12, discount_rate=0.10) -> dict:
-    """Fit BG/NBD and Gamma-Gamma on the range's purchases. Returns ``customers`` (per member:
-    rfm columns, p_alive, expected_purchases in the horizon, expected_average_value, clv; by
-    clv descending), ``parameters`` (model, parameter, value) and ``error`` (None or why no fit)."""
-    months = _int("horizon_months", horizon_months, 1, 120)
-    rate = _float("discount_rate", discount_rate, 0.0, 1.0)
-    frame = rfm(cur, filters, calibration_end, unit)
+@measure("customer_lifetime_value",
+         "Per customer: frequency / recency / T, P(alive) and expected purchases (BG/NBD), expected "
+         "average value (Gamma-Gamma) and discounted CLV over the horizon; highest CLV first", "currency",
+         SECTION, options=ClvOptions, reads=("purchases",), financial=True)
+def customer_lifetime_value(src: Source, o: ClvOptions) -> pd.DataFrame:
+    """Fit BG/NBD and Gamma-Gamma on the range's purchases. The frame lists the customers (rfm
+    columns, p_alive, expected_purchases in the horizon, expected_average_value, clv; by clv
+    descending); ``attrs`` carries ``parameters`` (model, parameter, value) and ``error`` (None
+    or why there is no fit)."""
+    from metrics import clv as clvm  # scipy.optimize / special load when a fit is asked for, not at start
+
+    frame = rfm(src, o.calibration_end, o.unit)
     x, tx, T, m = (frame[c].to_numpy(float) for c in ("frequency", "recency", "T", "monetary_value"))
     bg = clvm.fit_bgnbd(x, tx, T)
     gg = clvm.fit_gamma_gamma(x, m) if bg.ok else clvm.GammaGammaFit(*(float("nan"),) * 4, 0, "no BG/NBD fit")
@@ -980,38 +794,27 @@ def clv_result(cur: duckdb.DuckDBPyConnection, filters: Filters, calibration_end
                   gg.log_likelihood, float(gg.n)],
     })
     out = frame.copy()
+    step = 30.4375 / UNITS[o.unit]
     if bg.ok:
-        step = 30.4375 / UNITS[unit]
         out["p_alive"] = clvm.p_alive(bg, x, tx, T)
-        out["expected_purchases"] = clvm.expected_purchases(bg, months * step, x, tx, T)
+        out["expected_purchases"] = clvm.expected_purchases(bg, o.horizon_months * step, x, tx, T)
     else:
         out["p_alive"] = np.nan
         out["expected_purchases"] = np.nan
     if bg.ok and gg.ok:
         out["expected_average_value"] = clvm.expected_average_value(gg, x, m)
-        monthly = (1 + rate) ** (1 / 12) - 1
-        out["clv"] = clvm.clv(bg, gg, x, tx, T, m, horizon_steps=months, step=30.4375 / UNITS[unit],
-                              discount_rate=monthly)
+        monthly = (1 + o.discount_rate) ** (1 / 12) - 1
+        out["clv"] = clvm.clv(bg, gg, x, tx, T, m, horizon_steps=o.horizon_months, step=step, discount_rate=monthly)
         out = out.sort_values(["clv", "member_id"], ascending=[False, True]).reset_index(drop=True)
     else:
         out["expected_average_value"] = np.nan
         out["clv"] = np.nan
-    return {"customers": out, "parameters": params, "error": bg.error or gg.error}
+    out.attrs = {"parameters": params, "error": bg.error or gg.error}
+    return out
 
 
-@register(
-    "customer_lifetime_value",
-    "Per customer: frequency / recency / T, P(alive) and expected purchases (BG/NBD), expected "
-    "average value (Gamma-Gamma) and discounted CLV over the horizon; highest CLV first",
-    "currency",
-    options=CLV_OPTIONS,
-    section="development",
-)
-def customer_lifetime_value(cur: duckdb.DuckDBPyConnection, filters: Filters, **options) -> pd.DataFrame:
-    return clv_result(cur, filters, **options)["customers"]
-
-
-@register("clv_parameters", "Fitted BG/NBD (r, alpha, a, b) and Gamma-Gamma (p, q, gamma) parameters "
-          "with their log-likelihoods", "parameters", options=CLV_OPTIONS, section="development")
-def clv_parameters(cur: duckdb.DuckDBPyConnection, filters: Filters, **options) -> pd.DataFrame:
-    return clv_result(cur, filters, **options)["parameters"]
+@projection("clv_parameters", "Fitted BG/NBD (r, alpha, a, b) and Gamma-Gamma (p, q, gamma) parameters "
+            "with their log-likelihoods", "parameters", SECTION, parent="customer_lifetime_value",
+            options=ClvOptions, higher_is_better=None)
+def clv_parameters(frame: pd.DataFrame, o: ClvOptions) -> pd.DataFrame:
+    return frame.attrs["parameters"]

@@ -1,15 +1,13 @@
-"""Global filters (date range, channel, segment, campaign) and the SQL they imply.
-
-Filters apply to the rows before a metric is computed (METRICS.md, Conventions). Every value
-from a filter reaches SQL as a bound parameter, never as SQL text.
-"""
+"""Global filters (date range, channel, segment, campaign): applied to the rows before a metric is
+computed (METRICS.md, "Conventions"). Every value reaches SQL as a bound parameter, never as SQL
+text; ``metrics.source`` turns them into conditions on the derived tables."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 
-GRAINS = ("day", "week", "month")
+from metrics.options import GRAINS
 
 
 @dataclass(frozen=True)
@@ -29,46 +27,13 @@ class Filters:
             "f_campaigns": list(self.campaigns),
         }
 
-
-@dataclass(frozen=True)
-class Query:
-    """SQL text plus the parameters it binds."""
-
-    sql: str
-    params: dict = field(default_factory=dict)
+    @property
+    def members_only(self) -> bool:
+        """No channel or campaign filter: per-member tables over all channels answer."""
+        return not self.channels and not self.campaigns
 
 
 def check_grain(grain: str) -> str:
     if grain not in GRAINS:
         raise ValueError(f"grain must be one of {', '.join(GRAINS)} (got {grain!r})")
     return grain
-
-
-def interaction_where(alias: str = "i", *, use_dates: bool = True) -> str:
-    """WHERE conditions for interactions under the global filters (parameters from Filters.params)."""
-    conds = []
-    if use_dates:
-        conds += [
-            f"($f_start IS NULL OR {alias}.occurred_at >= $f_start)",
-            f"($f_end_excl IS NULL OR {alias}.occurred_at < $f_end_excl)",
-        ]
-    conds += [
-        f"(len($f_channels) = 0 OR list_contains($f_channels, {alias}.channel))",
-        f"(len($f_campaigns) = 0 OR list_contains($f_campaigns, {alias}.campaign))",
-        f"(len($f_segments) = 0 OR {alias}.member_id IN "
-        "(SELECT member_id FROM members_current WHERE list_contains($f_segments, segment)))",
-    ]
-    return " AND ".join(conds)
-
-
-def activity_cte(*, use_dates: bool = True) -> str:
-    """`activity`: inbound interactions by a known, non-employee member, filtered.
-
-    Columns: member_id, occurred_at, channel, action, campaign, interaction_id.
-    """
-    return f"""activity AS (
-        SELECT i.member_id, i.occurred_at, i.channel, i.action, i.campaign, i.interaction_id
-        FROM interactions i
-        WHERE i.direction = 'inbound' AND i.member_id IS NOT NULL
-          AND i.member_id NOT IN (SELECT member_id FROM members_current WHERE is_employee)
-          AND {interaction_where('i', use_dates=use_dates)})"""

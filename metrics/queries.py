@@ -1,4 +1,8 @@
-"""Lookups the pages need that are not metrics: filter options, member search and timeline."""
+"""Lookups the pages need that are not metrics: filter options, member search and timeline.
+
+Filter options and the search read the derived tables; a member's timeline is the record itself
+(every contact moment with its text), read from the canonical tables for that one member.
+"""
 
 from __future__ import annotations
 
@@ -12,34 +16,33 @@ def filter_options(cur: duckdb.DuckDBPyConnection) -> dict:
     """Channels, segments, campaign tags and the date span (None when the workspace holds no dated rows)."""
     lo, hi = cur.execute(
         """SELECT min(d0), max(d1) FROM (
-             SELECT min(occurred_at)::DATE d0, max(occurred_at)::DATE d1 FROM interactions
-             UNION ALL SELECT min(occurred_at)::DATE, max(occurred_at)::DATE FROM transactions)"""
+             SELECT min(day) d0, max(day) d1 FROM hourly
+             UNION ALL SELECT min(day), max(day) FROM purchase_day)"""
     ).fetchall()[0]
     channels = [r[0] for r in cur.execute(
-        "SELECT DISTINCT channel FROM interactions WHERE channel IS NOT NULL ORDER BY 1").fetchall()]
+        "SELECT DISTINCT channel FROM hourly WHERE channel IS NOT NULL ORDER BY 1").fetchall()]
     segments = [r[0] for r in cur.execute(
-        "SELECT DISTINCT segment FROM members_current WHERE segment IS NOT NULL ORDER BY 1").fetchall()]
+        "SELECT DISTINCT segment FROM member_dim WHERE in_crm AND segment IS NOT NULL ORDER BY 1").fetchall()]
     campaigns = [r[0] for r in cur.execute(
-        "SELECT DISTINCT campaign FROM interactions WHERE campaign IS NOT NULL ORDER BY 1").fetchall()]
+        "SELECT DISTINCT campaign FROM hourly WHERE campaign IS NOT NULL ORDER BY 1").fetchall()]
     span: tuple[date, date] | None = (lo, hi) if lo is not None else None
     return {"span": span, "channels": channels, "segments": segments, "campaigns": campaigns}
 
 
 def find_members(cur: duckdb.DuckDBPyConnection, text: str, limit: int = 50) -> pd.DataFrame:
     """Members whose id, name or e-mail contains ``text`` (case-insensitive), most active first.
-    Ids seen only in interactions (not in the CRM) are found too."""
+    Ids seen only in interactions or transactions (not in the CRM) are found too."""
     pattern = f"%{text.strip()}%"
     return cur.execute(
-        """WITH ids AS (
-             SELECT member_id, name, email, segment FROM members_current
-             UNION ALL
-             SELECT DISTINCT member_id, NULL, NULL, NULL FROM interactions
-             WHERE member_id IS NOT NULL AND member_id NOT IN (SELECT member_id FROM members_current)),
-           hits AS (
-             SELECT * FROM ids WHERE member_id ILIKE $p OR name ILIKE $p OR email ILIKE $p LIMIT 5000)
-           SELECT h.member_id, h.name, h.segment,
-                  (SELECT count(*) FROM interactions i WHERE i.member_id = h.member_id) AS interactions
-           FROM hits h ORDER BY (h.member_id = $exact) DESC, interactions DESC, h.member_id LIMIT $limit""",
+        """WITH hits AS (
+             SELECT mk, member_id, name, segment FROM member_dim
+             WHERE member_id ILIKE $p OR name ILIKE $p OR email ILIKE $p LIMIT 5000),
+           n AS (SELECT mk, count(*) AS interactions FROM events WHERE mk IN (SELECT mk FROM hits) GROUP BY 1)
+           SELECT h.member_id, h.name, h.segment, coalesce(n.interactions, 0) AS interactions
+           FROM hits h LEFT JOIN n USING (mk)
+           WHERE n.mk IS NOT NULL OR h.member_id IN (SELECT member_id FROM member_dim WHERE in_crm)
+              OR h.mk IN (SELECT mk FROM purchase_day)
+           ORDER BY (h.member_id = $exact) DESC, interactions DESC, h.member_id LIMIT $limit""",
         {"p": pattern, "exact": text.strip(), "limit": limit},
     ).df()
 
@@ -50,11 +53,10 @@ def member_profile(cur: duckdb.DuckDBPyConnection, member_id: str) -> dict | Non
                   churned_at, followers, referred_by, is_employee
            FROM members_current WHERE member_id = $m""", {"m": member_id}).df()
     stats = cur.execute(
-        """SELECT count(*) FILTER (direction = 'inbound') AS inbound,
-                  count(*) FILTER (direction = 'outbound') AS outbound,
-                  min(occurred_at) AS first_seen, max(occurred_at) AS last_seen,
-                  count(DISTINCT channel) AS channels
-           FROM interactions WHERE member_id = $m""", {"m": member_id}).df().iloc[0].to_dict()
+        """SELECT count(*) FILTER (inbound) AS inbound, count(*) FILTER (NOT inbound) AS outbound,
+                  min(ts) AS first_seen, max(ts) AS last_seen, count(DISTINCT channel) AS channels
+           FROM events WHERE mk = (SELECT mk FROM member_dim WHERE member_id = $m)""", {"m": member_id}
+    ).df().iloc[0].to_dict()
     money = cur.execute(
         "SELECT count(*) AS transactions, sum(amount)::DOUBLE AS revenue FROM transactions WHERE member_id = $m",
         {"m": member_id}).df().iloc[0].to_dict()

@@ -24,8 +24,6 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from scipy import stats as st
-
 SRM_THRESHOLD = 0.001
 ALPHA = 0.05
 
@@ -101,6 +99,7 @@ def _rel(diff: float, base: float) -> float | None:
 def welch(a: Summary, b: Summary, alpha: float = ALPHA) -> Effect | None:
     """Welch's t-test of mean(b) − mean(a); None when a group has fewer than 2 units or neither
     group varies (the standard error is 0)."""
+    from scipy import stats as st  # imported when a trial is read: scipy.stats takes ~0.5 s to load
     _check_alpha(alpha)
     if a.n < 2 or b.n < 2:
         return None
@@ -120,6 +119,7 @@ def welch(a: Summary, b: Summary, alpha: float = ALPHA) -> Effect | None:
 def two_proportions(x_a: int, n_a: int, x_b: int, n_b: int, alpha: float = ALPHA) -> Effect | None:
     """Two-proportion z-test of x_b/n_b − x_a/n_a: p-value from the pooled standard error, CI from
     the unpooled one. None when a group is empty or both rates are 0 or both 1 (no variation)."""
+    from scipy import stats as st  # imported when a trial is read: scipy.stats takes ~0.5 s to load
     _check_alpha(alpha)
     for x, n in ((x_a, n_a), (x_b, n_b)):
         if n < 0 or x < 0 or x > n:
@@ -141,6 +141,7 @@ def two_proportions(x_a: int, n_a: int, x_b: int, n_b: int, alpha: float = ALPHA
 def sample_ratio(n_a: int, n_b: int, expected_b_share: float = 0.5) -> tuple[float, float, bool]:
     """Sample-ratio check: (chi-square, p-value, flagged at p < 0.001) of the observed group sizes
     against the planned share of group b. No units at all gives (0.0, 1.0, False)."""
+    from scipy import stats as st  # imported when a trial is read: scipy.stats takes ~0.5 s to load
     if not 0 < expected_b_share < 1:
         raise ValueError(f"the planned share must be between 0 and 1 (got {expected_b_share!r})")
     if n_a < 0 or n_b < 0:

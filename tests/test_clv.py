@@ -21,7 +21,9 @@ from hypothesis import strategies as st
 
 from metrics import Filters
 from metrics import clv as clvm
-from metrics.development import clv_result, rfm
+from metrics.development import rfm
+from metrics.source import Source
+from tests.metric_support import compute, insert_rows
 
 CDNOW = Path(__file__).parent / "data" / "cdnow_sample.csv"
 
@@ -39,10 +41,13 @@ def cdnow(tmp_path_factory):
         "amount": raw["amount"],
         "transaction_id": [f"T{i}" for i in range(len(raw))],
     })
-    con.register("_rows", frame)
-    con.execute("INSERT INTO transactions (member_id, occurred_at, amount, transaction_id, import_id, row_hash) "
-                "SELECT member_id, occurred_at, amount, transaction_id, 1, 0 FROM _rows")
-    yield con, rfm(con, Filters(), calibration_end=date(1997, 9, 30), unit="week")
+    insert_rows(con, "transactions", frame)
+    from derived.sync import sync
+
+    sync(con)
+    with con.cursor() as cur:
+        frame = rfm(Source(cur, Filters()), calibration_end=date(1997, 9, 30), unit="week")
+    yield con, frame
     con.close()
 
 
@@ -88,11 +93,11 @@ def test_cdnow_gamma_gamma_published_parameters(cdnow_rfm):
 
 
 def test_cdnow_through_the_metric(cdnow):
-    res = clv_result(cdnow[0], Filters(), calibration_end="1997-09-30", unit="week")
-    assert res["error"] is None
-    params = res["parameters"].set_index(["model", "parameter"])["value"]
+    cust = compute(cdnow[0], "customer_lifetime_value", calibration_end="1997-09-30", unit="week")
+    assert cust.attrs["error"] is None
+    params = compute(cdnow[0], "clv_parameters", calibration_end="1997-09-30", unit="week")
+    params = params.set_index(["model", "parameter"])["value"]
     assert round(params[("BG/NBD", "r")], 3) == 0.243 and round(params[("Gamma-Gamma", "q")], 2) == 3.74
-    cust = res["customers"]
     assert len(cust) == 2357 and cust["clv"].is_monotonic_decreasing
     assert cust["p_alive"].between(0, 1).all() and (cust["expected_purchases"] >= 0).all()
 

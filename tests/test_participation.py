@@ -283,8 +283,9 @@ def test_response_time_distribution_golden(golden):
 def test_customer_responses_per_post_golden(golden):
     r = m("customer_responses_per_post", golden, grain="month")
     # One broadcast (o5, Feb). Replies to it: i9 (D) counts; i5 (employee) and i6 (anonymous) do not.
-    assert list(r["period"]) == [FEB]
-    assert (col(r, "posts"), col(r, "responses"), col(r, "value")) == ([1], [1], [1.0])
+    # Every period of the data appears (METRICS.md): January has no posts, so no ratio (NULL, not 0).
+    assert list(r["period"]) == [JAN, FEB]
+    assert (col(r, "posts"), col(r, "responses"), col(r, "value")) == ([0, 1], [0, 1], [None, 1.0])
     # Widened to January by the date filter: a month without posts has no ratio (NULL, not 0)
     r = m("customer_responses_per_post", golden, Filters(start=date(2025, 1, 1), end=date(2025, 2, 28)))
     assert col(r, "posts") == [0, 1] and col(r, "value") == [None, 1.0]
@@ -391,9 +392,9 @@ def test_bad_options_are_refused(golden):
 
 
 def test_cli_computes_each_metric(tmp_path, capsys):
+    from cli import main
     from datastore.workspace import open_workspace
     from metrics import REGISTRY
-    from metrics.__main__ import main
 
     path = tmp_path / "golden.duckdb"
     con = open_workspace(path)

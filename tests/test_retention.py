@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from metrics import Filters, get
 from metrics.retention import mean_curve, period_trend
-from tests.metric_support import compute, insert_rows
+from tests.metric_support import compute, insert_rows, rebuild_derived
 
 ONLINE_RETAIL = Path(__file__).resolve().parents[2] / "shared" / "data" / "online_retail" / "online_retail.parquet"
 
@@ -37,6 +37,7 @@ def load(con: duckdb.DuckDBPyConnection, interactions=(), members=(), transactio
     direction]]]); members: dicts; transactions: (member_id, occurred_at[, amount[, is_refund]])."""
     for table in ("interactions", "members", "transactions"):
         con.execute(f"DELETE FROM {table}")
+    rebuild_derived(con)
     rows = []
     for i, row in enumerate(interactions):
         m, ts, action, channel, direction = (tuple(row) + (None, None, None))[:5]
@@ -334,7 +335,7 @@ def test_drifting_thresholds_validated(golden):
 
 
 def test_cli_compute_with_options(golden, tmp_path, capsys):
-    from metrics.__main__ import main
+    from cli import main
 
     path = golden.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()[0][0]
     golden.close()
@@ -354,8 +355,7 @@ def test_cli_compute_with_options(golden, tmp_path, capsys):
 def test_retention_inputs(golden):
     from metrics.retention import retention_inputs
 
-    with golden.cursor() as cur:
-        info = retention_inputs(cur)
+    info = retention_inputs(golden)
     # Inbound actions only (the outbound reply is ours); X is an employee and does not count as a member.
     assert info == {"actions": ["like", "post"], "members": 3, "joined_at": 3, "churned_at": 1, "transactions": 0}
 
@@ -544,7 +544,16 @@ def test_call_list_through_arrow_equals_the_plain_conversion(golden):
     """drifting_members converts its (possibly long) result through Arrow: the same values and
     dtypes as DuckDB's own .df(), except that a text column stays text when it is all NULL or the
     result is empty (.df() gives object there)."""
-    from metrics.retention import _run, _run_arrow
+    from metrics import Filters
+    from metrics.source import Source
+
+    src = Source(golden, Filters())
+
+    def _run_arrow(_con, sql, params):
+        return src.arrow_df(sql, **params)
+
+    def _run(_con, sql, params):
+        return src.run(sql, **params)
 
     sql = """SELECT * FROM (VALUES ('A', NULL, DATE '2024-01-02', TIMESTAMP '2024-01-02 10:00', 3::BIGINT, TRUE),
                                    ('B', 'Bo', NULL, NULL, 0::BIGINT, FALSE))

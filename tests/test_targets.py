@@ -12,7 +12,7 @@ import pytest
 
 from metrics import REGISTRY
 from metrics.participation import NEEDS_IN_REPLY_TO
-from metrics.targets import (
+from plans.targets import (
     TARGET_METRICS,
     add_periods,
     evaluate,

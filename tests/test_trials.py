@@ -13,7 +13,7 @@ from scipy import stats as sps
 
 from metrics.participation import NEEDS_IN_REPLY_TO
 from metrics.stats import Summary, two_proportions, welch
-from metrics.trials import BEFORE_AFTER_CAVEAT, TRIAL_METRICS, analyse, summarise, windows
+from plans.trials import BEFORE_AFTER_CAVEAT, TRIAL_METRICS, analyse, summarise, windows
 from tests.metric_support import insert_rows
 
 # --------------------------------------------------------------------------------------------
@@ -142,7 +142,7 @@ def test_before_after_matches_scipy_on_the_same_values(tiny):
     assert a.windows == {"before_start": BEFORE[0], "before_end": BEFORE[1], "during_start": DURING[0],
                          "during_end": DURING[1], "days": 10}
     assert [(c.metric, c.role, c.design) for c in a.comparisons] == [
-        ("interactions_per_member", "goal", "before_after"), ("active_share", "guardrail", "before_after"),
+        ("interactions_per_member", "goal", "before_after"), ("participation_rate", "guardrail", "before_after"),
         ("response_within_1h", "guardrail", "before_after"), ("first_response_hours", "guardrail", "before_after"),
         ("repeat_purchase", "guardrail", "before_after"), ("revenue_per_member", "guardrail", "before_after")]
     by = {c.metric: c for c in a.comparisons}
@@ -155,7 +155,7 @@ def test_before_after_matches_scipy_on_the_same_values(tiny):
     # interactions per member 4/6 -> 8/6: +100 %
     assert by["interactions_per_member"].effect.rel_effect == pytest.approx(1.0)
     # shares: active 3/6 -> 5/6, within 1 h 0/3 -> 5/7, repeat buyers 1/2 -> 2/3
-    assert by["active_share"].effect == two_proportions(3, 6, 5, 6)
+    assert by["participation_rate"].effect == two_proportions(3, 6, 5, 6)
     assert by["response_within_1h"].effect == two_proportions(0, 3, 5, 7)
     assert by["repeat_purchase"].effect == two_proportions(1, 2, 2, 3)
     # first response time 2.5 h -> 0.833 h, lower is better
@@ -216,7 +216,7 @@ def test_alerts_when_the_goal_or_a_guardrail_gets_worse(workspace):
     assert a.comparisons[0].effect == two_proportions(40, 40, 6, 40)
     assert a.comparisons[1].effect.abs_effect == pytest.approx(7 / 40 - 2)
     assert a.alerts == [
-        "Goal 'active members' got worse (before/after): -85 % active members, likely real and worse (p < 0.001)",
+        "Goal 'participation rate' got worse (before/after): -85 % participation rate, likely real and worse (p < 0.001)",
         "Guardrail 'interactions per member' got worse (before/after): "
         "-91 % interactions per member, likely real and worse (p < 0.001)",
     ]
@@ -267,12 +267,32 @@ def test_a_trial_that_has_not_started(tiny):
 
 
 def test_trial_metric_catalogue():
-    assert set(TRIAL_METRICS) == set(PER_UNIT)
-    assert {m.kind for m in TRIAL_METRICS.values()} == {"mean", "proportion"}
-    assert TRIAL_METRICS["first_response_hours"].higher_is_better is False
-    assert all(m.label and m.description and m.unit for m in TRIAL_METRICS.values())
+    """Trial metrics are registry metrics that declare their units: the page's numbers."""
+    from metrics import get
+
+    # the hand-checked ones (active_share is the old name of participation_rate) and the response rate
+    assert set(TRIAL_METRICS) == {"participation_rate" if m == "active_share" else m for m in PER_UNIT} | {
+        "response_rate"}
+    metrics = [get(m) for m in TRIAL_METRICS]
+    assert {m.kind for m in metrics} == {"mean", "proportion"}
+    assert get("first_response_hours").higher_is_better is False
+    assert all(m.label and m.description and m.unit and m.per_period for m in metrics)
     with pytest.raises(ValueError, match="Unknown trial metric"):
-        summarise(duckdb.connect(), "participation_rate", None, *DURING)
+        summarise(duckdb.connect(), "participation_lorenz", None, *DURING)
+
+
+def test_a_trial_window_is_one_period_of_the_page_metric(tiny):
+    """A member metric's units over a window average to the page's number for that window as one
+    period: the trial measures what the page shows."""
+    from metrics import Computer, Filters
+
+    window = Filters(start=date(2026, 3, 1), end=date(2026, 3, 31))
+    computer = Computer(tiny)
+    for name in ("participation_rate", "interactions_per_member", "response_rate", "response_within_1h",
+                 "first_response_hours", "repeat_purchase", "revenue_per_member"):
+        page = computer.frame(name, window, grain="month")
+        units = computer.summary(name, window, grain="month")
+        assert units.mean == pytest.approx(float(page["value"].iloc[0])), name
 
 
 # --------------------------------------------------------------------------------------------

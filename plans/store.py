@@ -4,7 +4,7 @@ Every write is audited (``created_at`` / ``created_by``, ``updated_at`` / ``upda
 wall-clock time to the second) and checked: invalid input raises ``ValueError`` with a message
 fit to show as it is. Targets are archived, never deleted; trials are never deleted (the log of
 past trials is the team's memory). Writes do not bump the data version: plans are not data, and
-pages read them uncached.
+pages key their cached views on the ``plans_version`` setting, which every write moves.
 
 Dictionaries returned by ``get_target`` / ``get_trial`` hold dates as ``date``, filters and metric
 lists as lists, options and scopes as dicts. A scope is ``{"channels": [...], "segments": [...],
@@ -21,10 +21,9 @@ from datetime import date, datetime
 import duckdb
 import pandas as pd
 
-from metrics.filters import GRAINS
 from metrics.registry import REGISTRY
-from metrics.targets import DIRECTIONS, TARGET_METRICS
-from metrics.trials import SCOPE_KEYS, TRIAL_METRICS
+from plans.targets import DIRECTIONS, TARGET_METRICS
+from plans.trials import SCOPE_KEYS, TRIAL_METRICS, metric_name
 
 DECISIONS: tuple[str, ...] = ("keep", "iterate", "stop")
 TRIAL_STATUSES: tuple[str, ...] = ("planned", "running", "ended", "decided")
@@ -97,15 +96,10 @@ def _names(values, label: str) -> list[str]:
 
 def _options(metric: str, options) -> dict:
     options = dict(options or {})
-    allowed = REGISTRY[metric].options
-    unknown = sorted(set(options) - set(allowed))
-    if unknown:
-        raise ValueError(f"{metric} has no option {', '.join(unknown)}; it takes {', '.join(allowed) or 'none'}.")
-    if "grain" in options and options["grain"] not in GRAINS:
-        raise ValueError(f"The grain must be one of {', '.join(GRAINS)}; got {options['grain']!r}.")
     for key, value in options.items():
         if not isinstance(value, (str, int, float, bool)):
             raise ValueError(f"Option {key} must be text or a number; got {value!r}.")
+    REGISTRY[metric].make_options(options)  # the metric's own checks (a ValueError to show as it is)
     return options
 
 
@@ -152,11 +146,11 @@ def _check_trial(rec: dict) -> dict:
     if not rec["hypothesis"]:
         raise ValueError("Write down the hypothesis: what do you expect to change, and why?")
     rec["change"] = _text(rec.get("change"))
-    goal = _text(rec.get("goal_metric"))
+    goal = metric_name(_text(rec.get("goal_metric")))
     if goal not in TRIAL_METRICS:
         raise ValueError(f"{goal or 'No goal metric'!r} cannot be a trial goal: choose one of {', '.join(TRIAL_METRICS)}.")
     rec["goal_metric"] = goal
-    guards = _names(rec.get("guardrail_metrics"), "guardrail metrics")
+    guards = list(dict.fromkeys(metric_name(g) for g in _names(rec.get("guardrail_metrics"), "guardrail metrics")))
     bad = [g for g in guards if g not in TRIAL_METRICS]
     if bad:
         raise ValueError(f"Unknown guardrail metric {', '.join(bad)}; choose from {', '.join(TRIAL_METRICS)}.")
@@ -214,7 +208,9 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, key: str, rec: dict, col
            f"SELECT coalesce(max({key}), 0) + 1, {placeholders} FROM {table} RETURNING {key}")
     cur = con.cursor()
     try:
-        return int(cur.execute(sql, [_to_db(rec, c) for c in cols]).fetchall()[0][0])
+        ident = int(cur.execute(sql, [_to_db(rec, c) for c in cols]).fetchall()[0][0])
+        _touch(cur)
+        return ident
     finally:
         cur.close()
 
@@ -235,8 +231,16 @@ def _update(con: duckdb.DuckDBPyConnection, table: str, key: str, ident: int, va
     cur = con.cursor()
     try:
         cur.execute(f"UPDATE {table} SET {sets} WHERE {key} = ?", [*values.values(), int(ident)])
+        _touch(cur)
     finally:
         cur.close()
+
+
+def _touch(cur: duckdb.DuckDBPyConnection) -> None:
+    """Every plan write moves the plans' version: views that show targets and trials key on it."""
+    cur.execute("""INSERT OR REPLACE INTO settings
+                   SELECT 'plans_version', CAST(coalesce(max(CAST(value AS BIGINT)), 0) + 1 AS VARCHAR)
+                   FROM settings WHERE key = 'plans_version'""")
 
 
 def _rows(con: duckdb.DuckDBPyConnection, table: str, columns: tuple[str, ...], where: str = "",
@@ -426,7 +430,7 @@ def seed_sample_plans(con: duckdb.DuckDBPyConnection) -> bool:
         con, author=a, name="Weekly forum Q&A with the product team",
         hypothesis="A fixed weekly Q&A gets more frequent flyers to take part on the forum.",
         change="Every Thursday 16:00-17:00 a product manager answers questions on the forum.",
-        goal_metric="active_share", guardrail_metrics=["first_response_hours"],
+        goal_metric="participation_rate", guardrail_metrics=["first_response_hours"],
         treatment={"channels": ["forum"]}, start_date=date(2026, 10, 1), end_date=date(2026, 12, 31),
         owner="Community team")
     return True

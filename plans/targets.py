@@ -40,7 +40,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from metrics import REGISTRY
+from metrics import REGISTRY, Computer
 from metrics.filters import Filters, check_grain
 from metrics.registry import get
 
@@ -49,25 +49,23 @@ STATUSES: tuple[str, ...] = ("achieved", "on track", "at risk", "off track", "no
 AT_RISK_BAND = 0.10
 _EPS = 1e-9
 
-# per_period metrics checked and found not to give one number per period (name: why). Every
-# per_period metric in the registry was checked on a small dataset (tests/test_targets.py
-# computes each TARGET_METRIC and asserts one row per period with a `value` column).
-NOT_TARGETABLE: dict[str, str] = {}
+# Every per_period metric in the registry yields one number per period (tests/test_targets.py
+# computes each and asserts one row per period with a `value` column). Financial metrics can be
+# targets too; the page warns that customer goals, not money alone, decide success.
+TARGET_METRICS: list[str] = [n for n, m in REGISTRY.items() if m.per_period]
 
-TARGET_METRICS: list[str] = [n for n, m in REGISTRY.items() if m.per_period and n not in NOT_TARGETABLE]
 
 _MONEY_WORDS = ("revenue", "order_value", "clv", "lifetime_value", "spend", "amount", "purchase_value",
                 "price", "margin", "sales", "money")
 
 
 def is_financial(metric: str) -> bool:
-    """Is the metric about money (revenue, order value, CLV ...)? By its name or its unit."""
-    name = metric.lower()
-    if any(w in name for w in _MONEY_WORDS):
-        return True
+    """Is the metric about money (revenue, order value, CLV ...)? Declared with a registry metric;
+    for any other name, judged by its words."""
     m = REGISTRY.get(metric)
-    unit = m.unit.lower() if m else ""
-    return "currency" in unit or "€" in unit or unit in ("eur", "euro", "usd")
+    if m is not None:
+        return m.financial
+    return any(w in metric.lower() for w in _MONEY_WORDS)
 
 
 # --------------------------------------------------------------------------------------------
@@ -237,10 +235,13 @@ def evaluate(series: pd.DataFrame, *, direction: str, baseline: float | None, ta
 # --------------------------------------------------------------------------------------------
 def data_span(con: duckdb.DuckDBPyConnection) -> tuple[date | None, date | None]:
     """The first and the last day with any interaction or transaction ((None, None): no data)."""
-    row = con.execute("""
-        SELECT least((SELECT min(occurred_at) FROM interactions), (SELECT min(occurred_at) FROM transactions))::DATE,
-               greatest((SELECT max(occurred_at) FROM interactions), (SELECT max(occurred_at) FROM transactions))::DATE
-        """).fetchall()[0]
+    from derived.sync import ensure
+
+    ensure(con)
+    with con.cursor() as cur:
+        row = cur.execute("""
+            SELECT least((SELECT min(day) FROM hourly), (SELECT min(day) FROM purchase_day)),
+                   greatest((SELECT max(day) FROM hourly), (SELECT max(day) FROM purchase_day))""").fetchall()[0]
     return row[0], row[1]
 
 
@@ -262,7 +263,7 @@ def target_report(con: duckdb.DuckDBPyConnection, target: dict, *, today: date |
     metric = get(target["metric"])
     options = dict(target.get("options") or {})
     grain = check_grain(options.get("grain", "month"))
-    first, last = data_span(con.cursor())
+    first, last = data_span(con)
     args = dict(direction=target["direction"], baseline=target.get("baseline"),
                 target_value=float(target["target_value"]), start=target["start_date"], due=target["due_date"],
                 today=today, grain=grain, bounds=limits(target["metric"]))
@@ -270,7 +271,7 @@ def target_report(con: duckdb.DuckDBPyConnection, target: dict, *, today: date |
     if last is None:
         frame, message = None, "No data in this workspace yet: load exports on the Data page."
     else:
-        frame = metric.compute(con, target_filters(target, min(first, today), min(today, last)), **options)
+        frame = Computer(con).frame(metric.name, target_filters(target, min(first, today), min(today, last)), options)
         message = frame.attrs.get("message", "")
         if len(frame):
             partial = np.array([period_end(_as_date(p), grain) > last for p in frame["period"]])

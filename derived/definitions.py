@@ -1,0 +1,58 @@
+"""The definitions every number rests on, written once (METRICS.md, "Conventions").
+
+The derived tables (``derived.tables``), the metrics and the trials all use these; so does the
+raw-table oracle in the tests, so a definition changed here changes everywhere at once.
+
+* **activity**: an inbound interaction by a known (``member_id`` set), non-employee member.
+  Outbound interactions are the organisation's own and never count as participation.
+* **answerable message**: an inbound interaction that carries an ``interaction_id`` (so a reply
+  can name it) and whose action is not one of ``NOT_ANSWERABLE`` (a like or a share asks for no
+  answer); configurable per metric.
+* **reply**: an outbound interaction whose ``in_reply_to`` is the message's ``interaction_id``;
+  the **first reply** is the earliest one. A reply stamped before the message it answers (clock
+  skew between systems) still answers it, in 0 seconds.
+* **broadcast** (post): an outbound interaction with an ``interaction_id`` that answers nothing.
+* **refund**: a transaction line flagged ``is_refund`` or with a negative amount. A **purchase**
+  is a member's non-refund lines on one calendar day, merged; revenue is net (refunds included).
+* **community** at a date: CRM members (latest version, non-employees) who joined on or before
+  it (``joined_at``, else their first activity; neither: from the start) and had not churned
+  (``churned_at`` after it). Without any members data: everyone seen in the interactions so far.
+"""
+
+from __future__ import annotations
+
+NOT_ANSWERABLE: tuple[str, ...] = ("like", "share", "view", "follow")
+DEFAULT_ACTION = "interaction"  # an interaction without an action
+
+
+def is_activity(direction: str, member: str, employee: str) -> str:
+    """SQL: the row is activity (inbound, known member, not an employee)."""
+    return f"({direction} = 'inbound' AND {member} IS NOT NULL AND NOT coalesce({employee}, FALSE))"
+
+
+def answerable(action: str, not_answerable: str = "$not_answerable") -> str:
+    """SQL: the action asks for an answer (``not_answerable``: a list parameter or literal)."""
+    return f"NOT list_contains({not_answerable}, coalesce({action}, '{DEFAULT_ACTION}'))"
+
+
+def reply_seconds(message_at: str, replied_at: str) -> str:
+    """SQL: seconds from a message to its first reply (NULL when unanswered; never negative)."""
+    # greatest() would turn a NULL reply into 0: keep the CASE.
+    return (f"(CASE WHEN {replied_at} IS NOT NULL "
+            f"THEN greatest(date_diff('second', {message_at}, {replied_at}), 0) END)")
+
+
+def is_refund(is_refund_col: str, amount: str) -> str:
+    """SQL: the transaction line is a refund (flagged, or a negative amount)."""
+    return f"(coalesce({is_refund_col}, FALSE) OR coalesce({amount}, 0) < 0)"
+
+
+def joined(joined_at: str, first_activity: str) -> str:
+    """SQL: the day a member joined the community (NULL: a member from the start)."""
+    return f"coalesce({joined_at}, {first_activity})"
+
+
+def in_community(joined_day: str, churned_day: str, at: str) -> str:
+    """SQL: a member who joined on ``joined_day`` (NULL = from the start) and churned on
+    ``churned_day`` (NULL = not) belongs to the community on day ``at``."""
+    return f"(({joined_day} IS NULL OR {joined_day} <= {at}) AND ({churned_day} IS NULL OR {churned_day} > {at}))"

@@ -1,0 +1,50 @@
+"""The built-in Sample workspace: the generator's exports loaded through the importer."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from datastore.importer import import_file
+from datastore.workspace import SAMPLE, delete_workspace, open_workspace, set_setting, workspace_path
+from derived.sync import sync
+from plans.store import seed_sample_plans
+from sample_data.generator import generate, write_exports
+
+
+def build(path: str | Path, members: int = 5000, interactions: int = 200_000, seed: int = 42,
+          time_zone: str = "Europe/Amsterdam", name: str | None = None) -> list:
+    """Generate the sample community into the workspace at ``path`` (created when new) the way a
+    user's files go in: exports written to a temporary folder (Dutch Windows-1252 files included),
+    imported, the derived tables built, example targets and trials seeded. Returns the reports."""
+    with tempfile.TemporaryDirectory() as tmp:
+        files = write_exports(generate(members=members, interactions=interactions, seed=seed), tmp)
+        con = open_workspace(path, time_zone=time_zone)
+        try:
+            if name:
+                set_setting(con, "name", name)
+            reports = [import_file(con, file_path, dataset=dataset) for file_path, dataset in files]
+            sync(con)
+            seed_sample_plans(con)  # example targets and trials for the Overview (idempotent)
+        finally:
+            con.close()
+    return reports
+
+
+def ensure_sample(directory: str | Path | None = None, reset: bool = False, members: int = 5000,
+                  interactions: int = 200_000) -> Path:
+    """The built-in Sample workspace, built on first use. Built under a temporary name and moved
+    into place, so a half-built sample never shows."""
+    path = workspace_path(SAMPLE, directory)
+    if path.exists() and not reset:
+        return path
+    tmp_path = path.with_name(f".building-{os.getpid()}-{SAMPLE}.duckdb")
+    tmp_path.unlink(missing_ok=True)
+    for report in build(tmp_path, members, interactions, name=SAMPLE):
+        if report.status != "loaded":
+            raise RuntimeError(f"Sample import of {report.file_name} failed: {report.message}")
+    delete_workspace(SAMPLE, directory)
+    shutil.move(str(tmp_path), str(path))
+    return path
