@@ -2,31 +2,52 @@
 
     streamlit run dashboard.py
 
-Pages live in app_pages/ (not pages/: Streamlit auto-serves that folder on deep links, skipping this router) and stay thin: widgets -> one cached call (ui.db) -> render.
+Pages live in pages/ and are registered here with st.navigation: Streamlit then sends every
+deep link (/participation, /retention?grain=week, ...) through this router, so each page gets the
+shared sidebar, and it serves no file of pages/ that is not registered. A page stays thin:
+widgets -> one view (ui.db.view, cached on the data) -> charts (ui.charts).
 """
 
 from __future__ import annotations
 
-import streamlit as st
+import time
 
-from ui.context import frame
+STARTED = time.perf_counter()  # noqa: E402 - before the imports: a server's first run imports the app
+
+import os  # noqa: E402
+import sys  # noqa: E402
+
+import streamlit as st  # noqa: E402
+
+from ui.context import frame  # noqa: E402
 
 st.set_page_config(page_title="Social CRM dashboard", page_icon=":material/forum:", layout="wide")
 
 PAGES = {
     "Measure": [
-        st.Page("app_pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
-        st.Page("app_pages/plans.py", title="Targets & trials", icon=":material/flag:", url_path="plans"),
-        st.Page("app_pages/participation.py", title="Participation", icon=":material/groups:", url_path="participation"),
-        st.Page("app_pages/retention.py", title="Retention", icon=":material/autorenew:", url_path="retention"),
-        st.Page("app_pages/development.py", title="Development", icon=":material/trending_up:", url_path="development"),
+        st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+        st.Page("pages/plans.py", title="Targets & trials", icon=":material/flag:", url_path="plans"),
+        st.Page("pages/participation.py", title="Participation", icon=":material/groups:", url_path="participation"),
+        st.Page("pages/retention.py", title="Retention", icon=":material/autorenew:", url_path="retention"),
+        st.Page("pages/development.py", title="Development", icon=":material/trending_up:", url_path="development"),
     ],
     "Data": [
-        st.Page("app_pages/data.py", title="Data", icon=":material/upload_file:", url_path="data"),
-        st.Page("app_pages/members.py", title="Members", icon=":material/person_search:", url_path="members"),
+        st.Page("pages/data.py", title="Data", icon=":material/upload_file:", url_path="data"),
+        st.Page("pages/members.py", title="Members", icon=":material/person_search:", url_path="members"),
     ],
 }
 
 page = st.navigation(PAGES)
-frame()  # the shared sidebar: workspace and filters, bound to the URL
-page.run()
+if os.environ.get("SOCIALCRM_PROFILE"):  # time the script run (benchmarks: server time next to the browser's)
+    sidebar_done = None
+    try:
+        frame()
+        sidebar_done = time.perf_counter()
+        page.run()
+    finally:  # st.stop() and st.rerun() end a run by raising
+        end = time.perf_counter()
+        print(f"PROFILE {page.url_path or 'overview'} sidebar {(sidebar_done or end) - STARTED:.3f} page "
+              f"{end - (sidebar_done or end):.3f}", file=sys.stderr, flush=True)
+else:
+    frame()  # the shared sidebar: workspace and filters, bound to the URL
+    page.run()

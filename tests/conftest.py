@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from collections.abc import Callable, Iterator
@@ -15,6 +16,10 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from datastore.workspace import open_workspace  # noqa: E402
+
+# No background warm-up of views in the app under test (AppTest runs in this process; the
+# servers the browser tests start inherit it): tests/test_view_cache.py drives it directly.
+os.environ.setdefault("SOCIALCRM_WARM_VIEWS", "0")
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ from datastore import workspace as ws
 from tests.ui_support import app as _app
 from tests.ui_support import texts as _texts
 
-PAGES = ["app_pages/overview.py", "app_pages/data.py", "app_pages/members.py"]
+PAGES = ["pages/overview.py", "pages/data.py", "pages/members.py"]
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -25,7 +25,7 @@ def test_page_on_empty_workspace(data_dir, page):
     ws.create_workspace("Empty", "UTC", data_dir)
     at = _app(page, ws="Empty")
     assert not at.exception, at.exception
-    if page != "app_pages/data.py":
+    if page != "pages/data.py":
         assert "has no data yet" in _texts(at)
 
 
@@ -54,7 +54,7 @@ def test_link_with_query_params_reproduces_the_view(data_dir):
 
 
 def test_members_search_and_timeline(data_dir):
-    at = _app("app_pages/members.py")
+    at = _app("pages/members.py")
     at.text_input(key="member_q").input("M0000").run()
     assert not at.exception, at.exception
     assert any(m.label == "Segment" for m in at.metric)
@@ -70,9 +70,9 @@ DUTCH = (
 
 
 def test_data_page_upload_map_import_report(data_dir):
-    at = _app("app_pages/data.py")
+    at = _app("pages/data.py")
     assert not at.exception
-    at.file_uploader(key="uploads").upload("berichten.csv", DUTCH, "text/csv")
+    at.file_uploader(key="uploads-Sample").upload("berichten.csv", DUTCH, "text/csv")
     at.run()
     assert not at.exception, at.exception
     shown = {m.label: m.value for m in at.metric}
@@ -98,17 +98,18 @@ def test_data_page_upload_map_import_report(data_dir):
             "(SELECT max(import_id) FROM imports) ORDER BY occurred_at").fetchall()
     assert rows == 1
     assert stored == [("x", "M00001"), ("facebook", "M00002")]
-    # Undo it from the history: exactly its 2 rows go, the rollups follow (fresh, sample count back).
-    from datastore import rollups
+    # Undo it from the history (after confirming): exactly its 2 rows go, the derived tables follow.
+    from derived import sync
 
     with db.cursor("Sample") as cur:
         before = cur.execute("SELECT count(*) FROM interactions").fetchall()[0][0]
         last = cur.execute("SELECT max(import_id) FROM imports").fetchall()[0][0]
     [s for s in at.selectbox if s.label == "Undo an import"][0].set_value(last).run()
-    [b for b in at.button if b.label == "Undo import"][0].click().run()
+    [b for b in at.button if b.label == "Undo import…"][0].click().run()
+    [b for b in at.button if b.label == "Undo the import"][0].click().run()
     assert not at.exception, at.exception
     with db.cursor("Sample") as cur:
         after = cur.execute("SELECT count(*) FROM interactions").fetchall()[0][0]
         status = cur.execute("SELECT status FROM imports WHERE import_id = ?", [last]).fetchall()[0][0]
-        assert rollups.fresh(cur)
+        assert not sync.stale(cur)
     assert (before - after, status) == (2, "undone")

@@ -7,8 +7,8 @@ from datetime import date, timedelta
 
 from streamlit.testing.v1 import AppTest
 
-from datastore import plans
 from datastore import workspace as ws
+from plans import store as plans
 from tests import ui_support
 from tests.ui_support import app as _app
 from tests.ui_support import texts as _texts
@@ -16,7 +16,7 @@ from tests.ui_support import texts as _texts
 data_dir = ui_support.data_dir  # fixtures, used by name
 small_sample = ui_support.small_sample
 
-PAGE = "app_pages/plans.py"
+PAGE = "pages/plans.py"
 TODAY = date.today()
 
 
@@ -155,12 +155,10 @@ def test_edit_and_archive_a_target(data_dir):
     assert "Archived." in _texts(at)
 
 
-def test_financial_target_warns(data_dir, monkeypatch):
-    import metrics.targets
-
-    monkeypatch.setattr(metrics.targets, "is_financial", lambda metric: metric == "active_members")
+def test_financial_target_warns(data_dir):
+    # Financial metrics can be targets (they could not before, so the warning never showed); they warn.
     at = _app(PAGE)
-    at.selectbox(key="new_target_metric").set_value("active_members").run()
+    at.selectbox(key="new_target_metric").set_value("revenue_per_member").run()
     assert any("Financial targets alone fail" in w.value for w in at.warning)
     at.selectbox(key="new_target_metric").set_value("participation_rate").run()
     assert not any("Financial targets alone fail" in w.value for w in at.warning)
@@ -254,7 +252,7 @@ def test_plans_page_on_empty_workspace(data_dir):
 def test_target_chart_layers_values_projection_and_rules():
     import pandas as pd
 
-    from metrics.targets import evaluate
+    from plans.targets import evaluate
     from ui.plans_forms import target_chart
 
     # Monthly participation 10 %, 11 %, 12 % from April; baseline 10 %, target 15 % by the end of September.

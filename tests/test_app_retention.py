@@ -11,7 +11,7 @@ from tests.ui_support import texts as _texts
 data_dir = ui_support.data_dir  # fixtures, used by name
 small_sample = ui_support.small_sample
 
-PAGE = "app_pages/retention.py"
+PAGE = "pages/retention.py"
 
 
 def _downloads(at) -> list[str]:

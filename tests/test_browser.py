@@ -39,6 +39,10 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, small_sample):
+    yield from _serve(tmp_path_factory, small_sample)
+
+
+def _serve(tmp_path_factory, small_sample):
     data = tmp_path_factory.mktemp("browser-data")
     shutil.copy(small_sample, data / "Sample.duckdb")
     port = _free_port()
@@ -115,10 +119,33 @@ def test_deep_links_open_through_the_router(server, page, path, heading):
     page.goto(f"{server}{path}?grain=week")
     page.get_by_role("heading", name=heading, exact=True).first.wait_for()
     page.get_by_text("Measure").first.wait_for()
-    assert page.get_by_role("radio", name="week").is_checked()
+    assert page.get_by_test_id("stSidebar").get_by_role("radio", name="week").is_checked()
     page.wait_for_timeout(2000)
     page.screenshot(path=str(SHOTS / f"{heading.lower()}.png"), full_page=True)
     _no_error(page)
+
+
+def test_a_deep_link_as_the_first_request_goes_through_the_router(tmp_path_factory, small_sample, browser):
+    """A server's very first run, when it is a deep link, would run the page file by itself (Streamlit
+    starts in its folder-of-pages mode while a pages/ folder exists): the page must still get the
+    router's navigation and sidebar (ui.context hands the run back to the router)."""
+    fresh = _serve(tmp_path_factory, small_sample)
+    url = next(fresh)
+    try:
+        ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+        pg = ctx.new_page()
+        pg.set_default_timeout(60_000)
+        pg.goto(f"{url}/retention?grain=week")
+        pg.get_by_role("heading", name="Retention", exact=True).first.wait_for()
+        nav = pg.get_by_test_id("stSidebarNav")
+        nav.get_by_text("Measure").wait_for()  # the router's sections, not file names
+        # (the folder-of-pages menu would list the files: "plans", "members", ...)
+        assert nav.get_by_text("Targets & trials").count() == 1 and nav.get_by_text("plans", exact=True).count() == 0
+        assert pg.get_by_test_id("stSidebar").get_by_role("radio", name="week").is_checked()
+        _no_error(pg)
+        ctx.close()
+    finally:
+        next(fresh, None)
 
 
 def test_filters_live_in_the_url(server, page):
@@ -136,7 +163,7 @@ def test_filters_survive_a_page_switch(server, page):
     page.get_by_role("heading", name="Members").wait_for()
     page.wait_for_timeout(1500)
     assert "channel=forum" in page.url and "grain=week" in page.url, page.url
-    assert page.get_by_role("radio", name="week").is_checked()
+    assert page.get_by_test_id("stSidebar").get_by_role("radio", name="week").is_checked()
     page.reload()
     page.get_by_role("heading", name="Members").wait_for()
     page.get_by_role("link", name="Overview").click()

@@ -1,7 +1,8 @@
 """The sidebar shared by all pages: workspace picker and global filters, kept in the URL.
 
-Widgets use Streamlit's ``bind="query-params"``: each filter is a query parameter, so a link
-reproduces the view and the filters survive page switches and reloads.
+Each filter is a query parameter (``ws``, ``from``, ``to``, ``channel``, ``segment``,
+``campaign``, ``grain``): a link reproduces the view, and the filters survive page switches and
+reloads. The router (dashboard.py) renders the sidebar once per run, before the page.
 """
 
 from __future__ import annotations
@@ -15,10 +16,14 @@ import streamlit as st
 from datastore import workspace as ws
 from metrics import Filters
 from metrics.queries import filter_options
+from sample_data import build as build_sample
 from ui import db
 
 COMMON_ZONES = ["UTC", "Europe/Amsterdam", "Europe/Berlin", "Europe/Brussels", "Europe/London",
                 "Europe/Paris", "Europe/Zurich", "Europe/Vienna", "America/New_York"]
+GRAINS = ["day", "week", "month"]
+MULTI = {"channel": "channels", "segment": "segments", "campaign": "campaigns"}  # URL key -> options key
+_NEXT_WS = "_ws_next"  # a workspace to switch to on the next run (the picker cannot change after it rendered)
 
 
 @dataclass(frozen=True)
@@ -34,25 +39,11 @@ class Context:
         return self.span is None
 
 
-def _workspace_picker() -> str:
-    db.ensure_sample(db.data_directory())
-    names = ws.list_workspaces(db.data_directory())
-    url = st.query_params.get("ws")
-    if not st.session_state.get("_url_read") and url in names:
-        st.session_state["ws"] = url
-    if st.session_state.get("ws") not in names:
-        st.session_state["ws"] = ws.SAMPLE if ws.SAMPLE in names else names[0]
-    return st.sidebar.selectbox("Workspace", names, key="ws",
-                                help="Each workspace is a separate database of imported exports.")
-
-
 _RUN = threading.local()  # Streamlit runs each session's script in its own thread
-GRAINS = ["day", "week", "month"]
 
 
 def frame() -> Context:
-    """Render the shared sidebar; called by the router (dashboard.py) on every run, before the
-    page. Widgets in the entrypoint keep their state across page switches."""
+    """Render the shared sidebar; called by the router on every run, before the page."""
     _RUN.ctx = None
     _RUN.ctx = _render()
     return _RUN.ctx
@@ -61,7 +52,35 @@ def frame() -> Context:
 def sidebar() -> Context:
     """The context of this run: the router's sidebar, or (a page run alone) a fresh one."""
     ctx = getattr(_RUN, "ctx", None)
+    if ctx is None:
+        _through_the_router()
     return ctx if ctx is not None else _render()
+
+
+def _through_the_router() -> None:
+    """A server's first run, when it is a deep link, runs the page file itself: Streamlit starts in
+    its folder-of-pages mode (a pages/ folder exists) until the router's st.navigation turns that off
+    for the process. Turn it off and run again, through the router (its sidebar, its navigation)."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+def _workspace_picker() -> str:
+    db.ensure_sample(db.data_directory())
+    names = ws.list_workspaces(db.data_directory())
+    state = st.session_state
+    if state.get(_NEXT_WS) in names:
+        state["ws"] = state.pop(_NEXT_WS)
+    url = st.query_params.get("ws")
+    if not state.get("_url_read") and url in names:
+        state["ws"] = url
+    if state.get("ws") not in names:
+        state["ws"] = ws.SAMPLE if ws.SAMPLE in names else names[0]
+    return st.sidebar.selectbox("Workspace", names, key="ws",
+                                help="Each workspace is a separate database of imported exports.")
 
 
 def _date(text: str | None) -> date | None:
@@ -79,33 +98,34 @@ def _init_filters(name: str, opts: dict) -> None:
     if not state.get("_url_read"):
         start, end = _date(qp.get("from")) or lo, _date(qp.get("to")) or hi
         state["dates"] = (max(lo, min(start, hi)), max(lo, min(end, hi)))
-        state["channel"] = [c for c in qp.get_all("channel") if c in opts["channels"]]
-        state["segment"] = [c for c in qp.get_all("segment") if c in opts["segments"]]
+        for key, options in MULTI.items():
+            state[key] = [v for v in qp.get_all(key) if v in opts[options]]
         state["grain"] = qp.get("grain") if qp.get("grain") in GRAINS else "month"
     elif state.get("_filters_ws") != name:
-        state["dates"], state["channel"], state["segment"] = (lo, hi), [], []
+        state["dates"] = (lo, hi)
+        for key in MULTI:
+            state[key] = []
     state.setdefault("grain", "month")
     state["_filters_ws"] = name
     state["_url_read"] = True
 
 
-def _write_url(name: str, ctx_filters: Filters, grain: str, span) -> None:
+def _write_url(name: str, flt: Filters, grain: str, span) -> None:
     """Mirror the view in the URL, so a link reproduces it (only keys that differ from the default)."""
     want: dict[str, str | list[str]] = {}
     if name != ws.SAMPLE:
         want["ws"] = name
-    if span and ctx_filters.start and ctx_filters.start != span[0]:
-        want["from"] = ctx_filters.start.isoformat()
-    if span and ctx_filters.end and ctx_filters.end != span[1]:
-        want["to"] = ctx_filters.end.isoformat()
-    if ctx_filters.channels:
-        want["channel"] = list(ctx_filters.channels)
-    if ctx_filters.segments:
-        want["segment"] = list(ctx_filters.segments)
+    if span and flt.start and flt.start != span[0]:
+        want["from"] = flt.start.isoformat()
+    if span and flt.end and flt.end != span[1]:
+        want["to"] = flt.end.isoformat()
+    for key, attr in MULTI.items():
+        if getattr(flt, attr):
+            want[key] = list(getattr(flt, attr))
     if grain != "month":
         want["grain"] = grain
     qp = st.query_params
-    for key in ("ws", "from", "to", "channel", "segment", "grain"):
+    for key in ("ws", "from", "to", *MULTI, "grain"):
         if key not in want and key in qp:
             del qp[key]
         elif key in want and (qp.get_all(key) if isinstance(want[key], list) else qp.get(key)) != want[key]:
@@ -114,26 +134,30 @@ def _write_url(name: str, ctx_filters: Filters, grain: str, span) -> None:
 
 def _render() -> Context:
     name = _workspace_picker()
+    if db.stale(name):  # a workspace from an earlier release, or an import not applied yet
+        with st.status("Preparing the tables the pages read (once after an import)…", expanded=False) as status:
+            db.sync(name, lambda f, t: status.update(label=t))
     tz = db.setting(name, "time_zone", "UTC") or "UTC"
-    opts = db.call(name, filter_options)
+    with db.cursor(name) as cur:
+        opts = filter_options(cur)
     span = opts["span"]
     sb = st.sidebar
-    filters = Filters()
-    grain = "month"
+    filters, grain = Filters(), "month"
     if span is not None:
         lo, hi = span
         _init_filters(name, opts)
         picked = sb.date_input(
             "Date range", key="dates", format="DD-MM-YYYY", min_value=lo, max_value=hi,
-            help="Metrics use the rows in this range. Cohorts still use each member's first-ever activity.",
-        )
+            help="Metrics use the rows in this range. Cohorts still use each member's first-ever activity.")
         start, end = _range(picked, lo, hi)
         channels = sb.multiselect("Channel", opts["channels"], key="channel", placeholder="All channels")
         segments = sb.multiselect("Segment", opts["segments"], key="segment", placeholder="All segments",
                                   help="Member segment from the CRM export.")
-        grain = sb.radio("Period", GRAINS, key="grain", horizontal=True,
-                         help="Weeks are ISO weeks (Monday start).")
-        filters = Filters(start=start, end=end, channels=tuple(channels), segments=tuple(segments))
+        campaigns = sb.multiselect("Campaign", opts["campaigns"], key="campaign", placeholder="All campaigns",
+                                   help="Campaign tag of the interactions (purchases carry none).")
+        grain = sb.radio("Period", GRAINS, key="grain", horizontal=True, help="Weeks are ISO weeks (Monday start).")
+        filters = Filters(start=start, end=end, channels=tuple(channels), segments=tuple(segments),
+                          campaigns=tuple(campaigns))
     else:
         st.session_state["_url_read"] = True
     _write_url(name, filters, grain, span)
@@ -162,7 +186,7 @@ def _manage(current: str) -> None:
             if st.form_submit_button("Create workspace", icon=":material/add:"):
                 try:
                     ws.create_workspace(new, tz, db.data_directory())
-                    st.session_state["ws"] = ws.check_name(new)
+                    st.session_state[_NEXT_WS] = ws.check_name(new)  # picked on the next run
                     st.rerun()
                 except ValueError as exc:
                     st.error(str(exc))
@@ -180,7 +204,7 @@ def _confirm_delete(name: str) -> None:
     if st.button("Delete for good", type="primary", disabled=typed.strip() != name):
         db.forget(name)
         ws.delete_workspace(name, db.data_directory())
-        st.session_state["ws"] = ws.SAMPLE
+        st.session_state[_NEXT_WS] = ws.SAMPLE
         st.rerun()
 
 
@@ -191,7 +215,7 @@ def _confirm_reset() -> None:
         db.forget(ws.SAMPLE)
         db.ensure_sample.clear()
         with st.spinner("Rebuilding the sample…"):
-            ws.ensure_sample(db.data_directory(), reset=True)
+            build_sample.ensure_sample(db.data_directory(), reset=True)
         st.rerun()
 
 
@@ -205,5 +229,5 @@ def empty_state(ctx: Context) -> bool:
         "Data page. Dutch and German files (`;`, decimal commas, `31-12-2025`) are fine.",
         icon=":material/upload_file:",
     )
-    st.page_link("app_pages/data.py", label="Go to the Data page", icon=":material/upload:")
+    st.page_link("pages/data.py", label="Go to the Data page", icon=":material/upload:")
     return True

@@ -1,33 +1,50 @@
-"""The one owner of the database in the app.
+"""The one owner of the database in the app, and the view cache.
 
-A cached root connection per workspace file (``st.cache_resource``) and a cursor per query:
-DuckDB 2.0 refuses concurrent use of one connection. Query results are cached keyed by the
-workspace's data version, so every session sees a new import at once and nothing stale.
+A root connection per workspace file (``st.cache_resource``) and a cursor per query: DuckDB 2.0
+refuses concurrent use of one connection. A page asks for its view with ``view(page, workspace,
+filters, settings)``: one call, computed once per (workspace state, filters, settings) and shared by every
+session. The key is the derived tables' state (``derived.sync.ensure``), which changes with every
+import or undo applied, so nobody ever sees stale numbers; pages reading targets and trials also
+key on the plans' version (a plan write bumps it). Views are shared objects: read-only.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import duckdb
-import pandas as pd
 import streamlit as st
 
-from datastore import rollups
 from datastore import workspace as ws
-from metrics import Filters, get
+from derived import sync as derived
+from sample_data import build as build_sample
+from views import cache as view_cache
+
+MEMORY_LIMIT = os.environ.get("SOCIALCRM_MEMORY_LIMIT", "1GB")  # DuckDB's buffer pool in the app
 
 
-@st.cache_resource(show_spinner="Opening the workspace…")
+@st.cache_resource(show_spinner=False)
 def _root(path: str) -> duckdb.DuckDBPyConnection:
     con = ws.open_workspace(path)
-    rollups.ensure(con)  # a workspace from before the rollups (imports keep them fresh)
+    con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")  # the rest spills to disk; RSS stays bounded
     return con
+
+
+WARM = os.environ.get("SOCIALCRM_WARM_VIEWS", "1") != "0"  # the tests turn it off (they call views.cache)
+
+
+def warm(con: duckdb.DuckDBPyConnection) -> None:
+    """Compute the pages' default views in the background (``views.cache.warm``)."""
+    from views import DEFAULTS
+
+    if WARM:
+        view_cache.warm(con, data_directory(), DEFAULTS)
 
 
 @st.cache_resource(show_spinner="Preparing the sample workspace (first start only)…")
 def ensure_sample(directory: str) -> str:
-    return str(ws.ensure_sample(directory))
+    return str(build_sample.ensure_sample(directory))
 
 
 def data_directory() -> str:
@@ -38,8 +55,17 @@ def path_of(name: str) -> str:
     return str(ws.workspace_path(name, data_directory()))
 
 
+_OPENED: set[str] = set()  # workspace files this process has warmed up on first use
+
+
 def root(name: str) -> duckdb.DuckDBPyConnection:
-    return _root(path_of(name))
+    path = path_of(name)
+    con = _root(path)
+    if path not in _OPENED:
+        _OPENED.add(path)
+        if not derived.stale(con):  # a stale one is brought up to date by the sidebar (with progress), then warmed
+            warm(con)
+    return con
 
 
 def cursor(name: str) -> duckdb.DuckDBPyConnection:
@@ -47,49 +73,64 @@ def cursor(name: str) -> duckdb.DuckDBPyConnection:
     return root(name).cursor()
 
 
-def version(name: str) -> int:
-    with cursor(name) as cur:
-        return ws.data_version(cur)
-
-
 def setting(name: str, key: str, default: str | None = None) -> str | None:
     with cursor(name) as cur:
         return ws.get_setting(cur, key, default)
 
 
-@st.cache_data(show_spinner=False, max_entries=512)
-def _metric(path: str, data_version: int, metric: str, filters: Filters, options: tuple) -> pd.DataFrame:
-    return get(metric).compute(_root(path), filters, **dict(options))
+def stale(name: str) -> bool:
+    return derived.stale(root(name))
 
 
-def metric(name: str, metric_name: str, filters: Filters | None = None, **options) -> pd.DataFrame:
-    """A registered metric on workspace ``name``, cached until the data changes."""
-    return _metric(path_of(name), version(name), metric_name, filters or Filters(), tuple(sorted(options.items())))
+def sync(name: str, progress=None) -> derived.SyncReport:
+    """Apply imports and undos to the derived tables (after an import, or on a first open), then
+    warm up the pages' default views for the new data in the background."""
+    report = derived.sync(root(name), progress)
+    if report.mode != "none":
+        warm(root(name))
+    return report
 
 
-@st.cache_data(show_spinner=False, max_entries=512)
-def _call(path: str, data_version: int, fn_path: str, args: tuple, kwargs: tuple):
-    module, fn = fn_path.rsplit(".", 1)
-    import importlib
+def view(page: str, workspace: str, filters, settings=None):
+    """The page's view (``views.VIEWS[page]``), cached on the data and the arguments: in this
+    process, and on disk (``views.cache``: it outlives a restart; the warm-up fills it)."""
+    con = root(workspace)
+    key = view_cache.key(con, page)
+    view_cache.remember(data_directory(), page, settings)
+    return _view(path_of(workspace), key, page, filters, settings)
 
-    func = getattr(importlib.import_module(module), fn)
-    with _root(path).cursor() as cur:
-        return func(cur, *args, **dict(kwargs))
+
+@st.cache_resource(max_entries=24, show_spinner=False)
+def _view(path: str, key: view_cache.Key, page: str, filters, settings):
+    return view_cache.get(_root(path), page, filters, settings, k=key)
 
 
-def call(name: str, fn, *args, **kwargs):
-    """Any data-layer function ``fn(cursor, *args, **kwargs)``, cached until the data changes."""
-    return _call(path_of(name), version(name), f"{fn.__module__}.{fn.__name__}", args, tuple(sorted(kwargs.items())))
+def stored_view(page: str, workspace: str, filters, settings=None):
+    """The view if it is computed already (in this process or on disk), else None: for a part of a
+    page that is worth computing only when asked (the lifetime-value fit)."""
+    con = root(workspace)
+    key = view_cache.key(con, page)
+    return view_cache.peek(con, page, filters, settings, k=key)
+
+
+def view_pending(page: str, workspace: str, filters, settings=None) -> bool:
+    """Whether the background warm-up is computing this view now."""
+    con = root(workspace)
+    return view_cache.pending(con, page, filters, settings)
 
 
 def forget(name: str) -> None:
     """Close and drop a workspace's root connection (before deleting or rebuilding its file)."""
     path = path_of(name)
     if Path(path).exists():
+        view_cache.stop(path)  # no warm-up may hold the file open
         try:
-            _root(path).close()
+            con = _root(path)
+            with con.cursor() as cur:
+                view_cache.forget(path, ws.get_setting(cur, "workspace_id"))
+            con.close()
         except duckdb.Error:
             pass
+    _OPENED.discard(path)
     _root.clear()
-    _metric.clear()
-    _call.clear()
+    _view.clear()

@@ -1,6 +1,12 @@
-"""Downloads of what is shown: CSV (plain or Excel-friendly), safe against formula injection."""
+"""Downloads of what is shown: CSV (plain or Excel-friendly), safe against formula injection.
+
+The file is built when the button is clicked (``st.download_button`` takes a callable), never on
+every rerun: a page with a dozen downloads pays nothing for them until someone clicks.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import pandas as pd
 import streamlit as st
@@ -28,13 +34,19 @@ def to_csv_bytes(frame: pd.DataFrame, excel: bool = False) -> bytes:
     return safe.to_csv(index=False).encode("utf-8")
 
 
-def download(frame: pd.DataFrame, file_stem: str, key: str, label: str = "Download CSV") -> None:
-    """Two buttons: plain CSV and an Excel-friendly CSV of ``frame``."""
-    if frame is None or frame.empty:
+def download(frame: pd.DataFrame | Callable[[], pd.DataFrame] | None, file_stem: str, key: str,
+             label: str = "Download CSV") -> None:
+    """Two buttons side by side: plain CSV and an Excel-friendly CSV of ``frame`` (or of what a
+    callable returns), each built on click."""
+    if frame is None or (isinstance(frame, pd.DataFrame) and frame.empty):
         return
-    c1, c2, _ = st.columns([1, 1, 4], gap="small")
-    c1.download_button(label, to_csv_bytes(frame), f"{file_stem}.csv", "text/csv", key=f"{key}-csv",
-                       on_click="ignore", icon=":material/download:")
-    c2.download_button("Excel (;)", to_csv_bytes(frame, excel=True), f"{file_stem}-excel.csv", "text/csv",
-                       key=f"{key}-xls", on_click="ignore",
-                       help="Semicolon-separated with decimal commas and a BOM, as Dutch and German Excel expect.")
+
+    def get() -> pd.DataFrame:
+        return frame() if callable(frame) else frame
+
+    with st.container(horizontal=True, gap="small"):
+        st.download_button(label, lambda: to_csv_bytes(get()), f"{file_stem}.csv", "text/csv", key=f"{key}-csv",
+                           on_click="ignore", icon=":material/download:")
+        st.download_button("Excel (;)", lambda: to_csv_bytes(get(), excel=True), f"{file_stem}-excel.csv",
+                           "text/csv", key=f"{key}-xls", on_click="ignore",
+                           help="Semicolon-separated with decimal commas and a BOM, as Dutch and German Excel expect.")

@@ -1,4 +1,7 @@
-"""Data: upload exports, check what was detected, map columns, import, see and undo imports."""
+"""Data: upload exports, check what was detected, map columns, import, see and undo imports.
+
+An import (or undo) is applied to the derived tables the pages read right after it (``db.sync``), with
+progress; the history and what is stored come from one view (views.data)."""
 
 from __future__ import annotations
 
@@ -8,22 +11,14 @@ import pandas as pd
 import streamlit as st
 
 from datastore.convert import example
-from datastore.importer import (
-    ImportOptions,
-    import_file,
-    inspect_file,
-    list_imports,
-    preview,
-    rejects_for,
-    table_summary,
-    undo_import,
-)
+from datastore.importer import ImportOptions, import_file, inspect_file, preview, rejects_for, undo_import
 from datastore.schema import DATASETS, FIELDS
 from datastore.sniff import FileRefused
 from ui import db, uploads
 from ui.charts import fmt_int
 from ui.context import sidebar
 from ui.downloads import download
+from ui.widgets import plain
 
 ENCODINGS = ["utf-8", "utf-8-sig", "cp1252", "latin-1", "iso8859-15", "utf-16"]
 DELIMITERS = {",": "comma ,", ";": "semicolon ;", "\t": "tab", "|": "pipe |"}
@@ -159,8 +154,9 @@ def _one_file(upload) -> None:
                 report = import_file(
                     db.root(ctx.workspace), path, dataset=profile.dataset, mapping=mapping,
                     constants=constants, options=options, file_name=upload.name,
-                    progress=lambda f, t: bar.progress(min(1.0, f), text=t),
+                    progress=lambda f, t: bar.progress(min(0.8, 0.8 * f), text=t),
                 )
+                db.sync(ctx.workspace, lambda f, t: bar.progress(min(1.0, 0.8 + 0.2 * f), text=t))
                 bar.empty()
                 reports[(ctx.workspace, key)] = report
                 st.rerun()
@@ -174,16 +170,33 @@ with tab_load:
         "service-desk tickets. Encoding, delimiter, decimal commas and date formats are detected; "
         "check the mapping and press **Import**. Importing the same rows twice never counts them twice."
     )
-    files = st.file_uploader("CSV exports", type=["csv", "txt", "tsv"], accept_multiple_files=True, key="uploads")
+    # One uploader per workspace: files staged for one are never offered for another.
+    files = st.file_uploader("CSV exports", type=["csv", "txt", "tsv"], accept_multiple_files=True,
+                             key=f"uploads-{ctx.workspace}")
     for upload in files or []:
         try:
             _one_file(upload)
         except Exception as exc:  # never a traceback in the UI
             st.error(f"{upload.name} could not be handled: {exc}", icon=":material/error:")
 
+view = db.view("data", ctx.workspace, ctx.filters)
+
+
+def undo(import_id: int) -> None:
+    with st.spinner("Deleting the import's rows and updating the tables the pages read…"):
+        try:
+            n = undo_import(db.root(ctx.workspace), import_id)
+        except ValueError as exc:
+            st.error(str(exc))
+            return
+        db.sync(ctx.workspace)
+    st.session_state.pop("undo_confirm", None)
+    st.toast(f"Import #{import_id} undone: {n:,} rows deleted.")
+    st.rerun()
+
+
 with tab_history:
-    with db.cursor(ctx.workspace) as cur:
-        history = list_imports(cur)
+    history = view.history
     if history.empty:
         st.info("Nothing imported into this workspace yet.")
     else:
@@ -196,26 +209,29 @@ with tab_history:
             "rows_updated": st.column_config.NumberColumn("updated", format="localized"),
         })
         download(history, "import-history", key="hist")
-        undoable = history[history["status"] == "loaded"]
+        undoable = history[history["status"] == "loaded"].set_index("import_id")
         if not undoable.empty:
             c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
-            pick = c1.selectbox(
-                "Undo an import", undoable["import_id"].tolist(),
-                format_func=lambda i: f"#{i} · {undoable.set_index('import_id').loc[i, 'file_name']}",
-                help="Deletes exactly the rows that import added.")
-            if c2.button("Undo import", icon=":material/undo:"):
-                try:
-                    with st.spinner("Deleting the import's rows and preparing the tables the pages read…"):
-                        n = undo_import(db.root(ctx.workspace), int(pick))
-                    st.toast(f"Import #{pick} undone: {n:,} rows deleted.")
-                    st.rerun()
-                except ValueError as exc:
-                    st.error(str(exc))
+            pick = c1.selectbox("Undo an import", list(undoable.index),
+                                format_func=lambda i: f"#{i} · {undoable.loc[i, 'file_name']}",
+                                help="Deletes exactly the rows that import added (after you confirm).")
+            if c2.button("Undo import…", icon=":material/undo:"):
+                st.session_state["undo_confirm"] = int(pick)
+            asked = st.session_state.get("undo_confirm")
+            if asked in undoable.index:  # confirm first: an undo deletes rows
+                with st.container(border=True):
+                    st.warning(f"Undo import #{asked} ({plain(undoable.loc[asked, 'file_name'])})? This deletes the "
+                               f"{int(undoable.loc[asked, 'rows_loaded']):,} rows it added; rows of other imports stay, "
+                               "and the import stays in the history, marked undone.", icon=":material/warning:")
+                    y, n = st.columns(2)
+                    if y.button("Undo the import", type="primary", icon=":material/undo:"):
+                        undo(int(asked))
+                    if n.button("Keep it"):
+                        st.session_state.pop("undo_confirm", None)
+                        st.rerun()
 
 with tab_stored:
-    with db.cursor(ctx.workspace) as cur:
-        summary = table_summary(cur)
-    st.dataframe(summary, hide_index=True, column_config={
+    st.dataframe(view.stored, hide_index=True, column_config={
         "rows": st.column_config.NumberColumn("rows", format="localized"),
         "members": st.column_config.NumberColumn("distinct members", format="localized"),
         "first_date": st.column_config.DateColumn("first date", format="DD-MM-YYYY"),

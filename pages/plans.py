@@ -1,10 +1,10 @@
 """Targets & trials (meten is weten): set tactical targets on customer goals, log what the team tries,
 measure it, decide, and keep the log as the team's memory.
 
-Definitions: METRICS.md, "Targets and trials". Storage: datastore.plans (targets and trials live in the
-workspace, audited); arithmetic: metrics.targets / metrics.trials / metrics.stats. Plans are read
-uncached through a cursor (cheap; a write does not bump the data version); a target's or trial's
-metric work goes through ui.db.call, cached until the data or the plan changes.
+Definitions: METRICS.md, "Targets and trials". Storage: plans.store (targets and trials live in the
+workspace, audited); arithmetic: plans.targets / plans.trials / metrics.stats. Everything the page shows
+comes from one view (views.plans), cached until the data or a plan changes; the forms write through
+plans.store.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from datetime import date, timedelta
 import pandas as pd
 import streamlit as st
 
-from datastore import plans
 from metrics import get
-from metrics.queries import filter_options
-from metrics.targets import TARGET_METRICS, is_financial, target_report
-from metrics.trials import TRIAL_METRICS, analyse
+from plans import store as plans
+from plans.targets import TARGET_METRICS, is_financial
+from plans.trials import TRIAL_METRICS
+from plans.trials import metric_name as trial_metric_name
 from ui import db
 from ui.charts import explain, show
 from ui.context import sidebar
@@ -42,6 +42,7 @@ from ui.plans_forms import (
     trial_metric_label,
     trial_window,
 )
+from views.plans import PlansSettings
 
 FLASH = "plans_flash"
 GRAINS = ["day", "week", "month"]
@@ -56,12 +57,13 @@ ws, today = ctx.workspace, date.today()
 if ctx.empty:
     st.info(f"**{ws}** has no data yet. You can set targets and log trials now; their readings appear once "
             "exports are loaded on the Data page.", icon=":material/upload_file:")
-    st.page_link("app_pages/data.py", label="Go to the Data page", icon=":material/upload:")
+    st.page_link("pages/data.py", label="Go to the Data page", icon=":material/upload:")
 
 author = author_box()
 if st.session_state.get(FLASH):
     st.success(st.session_state.pop(FLASH), icon=":material/check_circle:")
-options = db.call(ws, filter_options)
+view = db.view("plans", ws, ctx.filters, PlansSettings(bool(st.session_state.get("plans_archived")), today))
+options = view.options
 
 
 def done(message: str, clear: str = "") -> None:
@@ -138,7 +140,7 @@ def target_form(key: str, metric: str, current: dict | None, submit: str) -> dic
         c1, c2, c3, c4 = st.columns(4)
         grain = c1.selectbox("Per", GRAINS, index=GRAINS.index(opts.get("grain", ctx.grain)), key=f"{key}_grain",
                              help="The period the metric is measured in; the target judges complete periods.") \
-            if "grain" in get(metric).options else None
+            if get(metric).grains and len(get(metric).grains) > 1 else None
         direction = c2.radio("Direction", list(DIRECTIONS), index=list(DIRECTIONS).index(cur.get("direction", "at_least")),
                              format_func=DIRECTIONS.get, key=f"{key}_direction", horizontal=True,
                              help="At least: higher is better (e.g. participation). At most: lower is better "
@@ -188,7 +190,7 @@ def new_target() -> None:
 
 
 def target_detail(target: dict) -> None:
-    rep = reports[target["target_id"]]
+    rep = view.reports[target["target_id"]]
     metric = target["metric"]
     st.markdown(f"### {target_title(target)} {badge(rep.status)}")
     st.caption(f"{metric_label(metric)} · {scope_text(target['channels'], target['segments'], target['campaigns'])}"
@@ -240,10 +242,7 @@ tab_targets, tab_trials = st.tabs(["Targets", "Trials"])
 
 with tab_targets:
     show_archived = st.toggle("Show archived targets", key="plans_archived")
-    with db.cursor(ws) as cur:
-        listing = plans.list_targets(cur, include_archived=show_archived)
-        targets = [plans.get_target(cur, int(t)) for t in listing["target_id"]] if len(listing) else []
-    reports = {t["target_id"]: db.call(ws, target_report, t, today=today) for t in targets}
+    listing, targets, reports = view.listing, list(view.targets), view.reports
     st.subheader("Targets")
     if not targets:
         st.info("No targets yet. Create the first one below: pick a customer goal (participation, retention or "
@@ -283,8 +282,7 @@ def fmt_effect(kind: str, unit: str, value) -> str:
 def comparisons_table(result) -> pd.DataFrame:
     rows = []
     for c in result.comparisons:
-        tm = TRIAL_METRICS.get(c.metric)
-        unit = "h" if tm is not None and tm.unit == "h" else ""
+        unit = "h" if get(c.metric).unit == "hours" else ""
         e = c.effect
         pp = c.kind == "proportion"
         rows.append({
@@ -325,11 +323,12 @@ def trial_form(prefix: str, current: dict | None, submit: str) -> dict | None:
     fields to store when ``submit`` was pressed, else None. ``current``: the trial to edit."""
     cur = current or {}
     names = list(TRIAL_METRICS)
-    goal = st.selectbox("Goal metric", names, key=f"{prefix}_goal", format_func=lambda n: TRIAL_METRICS[n].label,
-                        index=names.index(cur["goal_metric"]) if cur.get("goal_metric") in names else 0,
+    current_goal = trial_metric_name(cur.get("goal_metric") or "")
+    goal = st.selectbox("Goal metric", names, key=f"{prefix}_goal", format_func=trial_metric_label,
+                        index=names.index(current_goal) if current_goal in names else 0,
                         help="The one number the change should move.")
-    tm = TRIAL_METRICS[goal]
-    st.caption(f"**{tm.label}** ({'higher' if tm.higher_is_better else 'lower'} is better): {tm.description}")
+    tm = get(goal)
+    st.caption(f"**{tm.label}** ({'lower' if tm.higher_is_better is False else 'higher'} is better): {tm.description}")
     t = cur.get("treatment") or ({"channels": ctx.filters.channels, "segments": ctx.filters.segments,
                                   "campaigns": ctx.filters.campaigns} if current is None else {})
     c = cur.get("control") or {}
@@ -341,8 +340,9 @@ def trial_form(prefix: str, current: dict | None, submit: str) -> dict | None:
         change = st.text_area("What changed", cur.get("change") or "", key=f"{prefix}_change", height=68,
                               max_chars=1000, placeholder="Exactly what the team does differently, and where")
         guardrails = st.multiselect("Guardrail metrics", [n for n in names if n != goal], key=f"{prefix}_guardrails",
-                                    default=[g for g in cur.get("guardrail_metrics") or [] if g in names and g != goal],
-                                    format_func=lambda n: TRIAL_METRICS[n].label,
+                                    default=[g for g in map(trial_metric_name, cur.get("guardrail_metrics") or [])
+                                             if g in names and g != goal],
+                                    format_func=trial_metric_label,
                                     help="Numbers that must not get worse (a cheaper reply must not lose customers).")
         st.markdown("**Treatment**: who gets the change")
         treatment = scope_inputs(f"{prefix}_t", t.get("channels") or (), t.get("segments") or (),
@@ -388,8 +388,8 @@ def edit_trial(trial: dict) -> None:
 
 def trial_detail(trial: dict, status: str) -> None:
     st.markdown(f"### {trial['name']} {badge(status)}" + (f" {badge(trial['decision'])}" if trial.get("decision") else ""))
-    st.caption(f"{trial_window(trial)} · goal: {TRIAL_METRICS[trial['goal_metric']].label if trial['goal_metric'] in TRIAL_METRICS else trial['goal_metric']}"
-               + (f" · guardrails: {', '.join(TRIAL_METRICS[g].label if g in TRIAL_METRICS else g for g in trial['guardrail_metrics'])}"
+    st.caption(f"{trial_window(trial)} · goal: {trial_metric_label(trial['goal_metric'])}"
+               + (f" · guardrails: {', '.join(trial_metric_label(g) for g in trial['guardrail_metrics'])}"
                   if trial.get("guardrail_metrics") else "")
                + (f" · owner {trial['owner']}" if trial.get("owner") else ""))
     t = trial.get("treatment") or {}
@@ -400,7 +400,7 @@ def trial_detail(trial: dict, status: str) -> None:
     if status == "planned":
         st.info(f"Starts on {trial['start_date']:%d-%m-%Y}: nothing to measure yet.", icon=":material/schedule:")
     else:
-        result = db.call(ws, analyse, trial, today=today)
+        result = view.analyses[trial["trial_id"]]
         st.markdown(f"**Reading:** {result.summary}")
         w = result.windows
         if w:
@@ -447,10 +447,7 @@ def trial_detail(trial: dict, status: str) -> None:
 
 
 with tab_trials:
-    with db.cursor(ws) as cur:
-        trial_list = plans.list_trials(cur)
-        trials = {int(i): plans.get_trial(cur, int(i)) for i in trial_list["trial_id"]} if len(trial_list) else {}
-    status_of = dict(zip(trial_list["trial_id"].astype(int), trial_list["status"], strict=True)) if len(trial_list) else {}
+    trial_list, trials, status_of = view.trial_list, view.trials, view.status
     st.subheader("Trials")
     if not trials:
         st.info("No trials yet. Log the first one below: what you change, for whom, from when to when, and which "
@@ -459,9 +456,7 @@ with tab_trials:
     else:
         explain("Planned: not started; running: between start and end; ended: waiting for a decision; decided: kept, "
                 "iterated or stopped.")
-        def label_of(name: str) -> str:
-            return TRIAL_METRICS[name].label if name in TRIAL_METRICS else name
-
+        label_of = trial_metric_label
         shown = pd.DataFrame([{
             "trial": tr["name"], "status": status_of[i], "goal": label_of(tr["goal_metric"]),
             "guardrails": ", ".join(label_of(g) for g in tr.get("guardrail_metrics") or []),
@@ -488,7 +483,7 @@ with tab_trials:
         memory = pd.DataFrame([{
             "trial": tr["name"], "when": trial_window(tr), "goal": trial_metric_label(tr["goal_metric"]),
             "what_changed": tr.get("change") or "", "decision": tr.get("decision") or "",
-            "why": tr.get("decision_note") or "", "outcome": db.call(ws, analyse, tr, today=today).summary,
+            "why": tr.get("decision_note") or "", "outcome": view.analyses[tr["trial_id"]].summary,
             "decided_by": tr.get("decided_by") or "",
         } for tr in decided])
         for r in memory.itertuples(index=False):
