@@ -11,10 +11,10 @@ from datetime import date
 import pandas as pd
 import pytest
 
+from cli import main
 from datastore.importer import import_file
 from datastore.workspace import open_workspace
 from metrics import REGISTRY, Filters, get
-from metrics.__main__ import main
 
 MEMBERS = (
     "Klantnummer;Naam;Lid sinds;Segment;Medewerker\n"

@@ -1,0 +1,214 @@
+"""Command line (``python -m metrics``): the scriptable face of the same code. Prints JSON (or
+CSV for compute).
+
+    python -m metrics import --workspace PATH --dataset interactions FILE [--map field=Column ...]
+    python -m metrics sample --workspace PATH [--members N] [--interactions N]
+    python -m metrics list
+    python -m metrics compute METRIC --workspace PATH [--grain month] [--from DATE] [--to DATE]
+
+Exit codes: 0 success (rows loaded), 1 the file was refused or the metric failed, 2 usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from datetime import date
+from pathlib import Path
+
+from datastore.schema import DATASETS
+
+
+def _workspace_path(value: str, data_dir: str | None) -> Path:
+    from datastore.workspace import workspace_path
+
+    p = Path(value)
+    if p.suffix == ".duckdb" or len(p.parts) > 1:
+        return p
+    return workspace_path(value, data_dir)
+
+
+def _pairs(values: list[str] | None, flag: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in values or []:
+        if "=" not in item:
+            raise SystemExit(_usage(f"{flag} expects field=value, got {item!r}"))
+        k, v = item.split("=", 1)
+        out[k.strip()] = v
+    return out
+
+
+def _usage(message: str) -> int:
+    print(json.dumps({"error": message}), file=sys.stderr)
+    return 2
+
+
+def _print(obj) -> None:
+    print(json.dumps(obj, indent=2, default=str, ensure_ascii=False))
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from datastore.importer import ImportOptions, import_file
+    from datastore.workspace import open_workspace
+    from derived.sync import sync
+
+    mapping = _pairs(args.map, "--map") or None
+    constants = _pairs(args.set, "--set") or None
+    options = ImportOptions(
+        encoding=args.encoding, delimiter=args.delimiter, decimal=args.decimal,
+        date_format=args.date_format, dedupe=not args.keep_duplicates,
+    )
+    if not Path(args.file).is_file():
+        _print({"status": "refused", "message": f"No such file: {args.file}"})
+        return 1
+    con = open_workspace(_workspace_path(args.workspace, args.data_dir))
+    try:
+        report = import_file(con, args.file, dataset=args.dataset, mapping=mapping,
+                             constants=constants, options=options)
+        sync(con)  # the derived tables the metrics read
+    finally:
+        con.close()
+    _print(report.to_dict())
+    return 0 if report.status == "loaded" else 1
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    from datastore.importer import ImportOptions, inspect_file
+    from datastore.sniff import FileRefused
+
+    try:
+        profile = inspect_file(args.file, dataset=args.dataset, options=ImportOptions(
+            encoding=args.encoding, delimiter=args.delimiter))
+    except FileRefused as exc:
+        _print({"status": "refused", "message": str(exc)})
+        return 1
+    _print(profile.describe())
+    return 0
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    """The same Sample the app builds: exports through the importer, derived tables, example plans."""
+    from sample_data.build import build
+
+    path = _workspace_path(args.workspace, args.data_dir)
+    reports = [r.to_dict() for r in build(path, members=args.members, interactions=args.interactions, seed=args.seed,
+                                          time_zone=args.time_zone)]
+    _print({"workspace": str(path), "imports": reports})
+    return 0 if all(r["status"] == "loaded" for r in reports) else 1
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from metrics import REGISTRY
+
+    _print([
+        {"name": m.name, "description": m.description, "unit": m.unit, "options": m.options.describe(),
+         "per_period": m.per_period, "section": m.section, "derived_from": m.parent,
+         "trial_metric": m.units is not None}
+        for m in sorted(REGISTRY.values(), key=lambda m: (m.section, m.name))
+    ])
+    return 0
+
+
+def cmd_compute(args: argparse.Namespace) -> int:
+    from datastore.workspace import open_workspace
+    from metrics import Filters, get
+
+    try:
+        metric = get(args.metric)
+    except ValueError as exc:
+        return _usage(str(exc))
+    options: dict = _pairs(args.option, "--option")
+    if args.grain and metric.grains:  # --grain is ignored by a metric without one
+        options["grain"] = args.grain
+    filters = Filters(
+        start=args.date_from, end=args.date_to, channels=tuple(args.channel or ()),
+        segments=tuple(args.segment or ()), campaigns=tuple(args.campaign or ()),
+    )
+    path = _workspace_path(args.workspace, args.data_dir)
+    if not path.exists():
+        return _usage(f"No workspace at {path}")
+    try:
+        opts = metric.make_options(options)
+    except ValueError as exc:
+        return _usage(str(exc))
+    con = open_workspace(path)
+    try:
+        frame = metric.compute(con, filters, **opts.as_dict())
+    except ValueError as exc:
+        return _usage(str(exc))
+    finally:
+        con.close()
+    if args.format == "csv":
+        frame.to_csv(sys.stdout, index=False)
+    else:
+        print(frame.to_json(orient="records", date_format="iso", indent=2))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m metrics", description=__doc__.split("\n\n")[0])
+    p.add_argument("--data-dir", help="folder of workspace files (default ./workspaces or $SOCIALCRM_DATA_DIR)")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    imp = sub.add_parser("import", help="import a CSV export into a workspace")
+    imp.add_argument("--workspace", required=True, help="workspace file (.duckdb) or name")
+    imp.add_argument("--dataset", choices=DATASETS, help="target table (default: guessed)")
+    imp.add_argument("--map", action="append", metavar="FIELD=COLUMN", help="map a file column to a field")
+    imp.add_argument("--set", action="append", metavar="FIELD=VALUE", help="a fixed value for a field")
+    imp.add_argument("--encoding")
+    imp.add_argument("--delimiter")
+    imp.add_argument("--decimal", choices=[",", "."])
+    imp.add_argument("--date-format", help="strptime format, e.g. %%d-%%m-%%Y %%H:%%M")
+    imp.add_argument("--keep-duplicates", action="store_true", help="load rows even if stored before")
+    imp.add_argument("file")
+    imp.set_defaults(func=cmd_import)
+
+    ins = sub.add_parser("inspect", help="show what the importer detects and proposes for a file")
+    ins.add_argument("--dataset", choices=DATASETS)
+    ins.add_argument("--encoding")
+    ins.add_argument("--delimiter")
+    ins.add_argument("file")
+    ins.set_defaults(func=cmd_inspect)
+
+    smp = sub.add_parser("sample", help="generate the sample community into a workspace")
+    smp.add_argument("--workspace", required=True)
+    smp.add_argument("--members", type=int, default=5000)
+    smp.add_argument("--interactions", type=int, default=200_000)
+    smp.add_argument("--seed", type=int, default=42)
+    smp.add_argument("--time-zone", default="Europe/Amsterdam")
+    smp.set_defaults(func=cmd_sample)
+
+    lst = sub.add_parser("list", help="list the metrics")
+    lst.set_defaults(func=cmd_list)
+
+    cmp_ = sub.add_parser("compute", help="compute a metric")
+    cmp_.add_argument("metric")
+    cmp_.add_argument("--workspace", required=True)
+    cmp_.add_argument("--grain", choices=["day", "week", "month"])
+    cmp_.add_argument("--from", dest="date_from", type=date.fromisoformat)
+    cmp_.add_argument("--to", dest="date_to", type=date.fromisoformat)
+    cmp_.add_argument("--channel", action="append")
+    cmp_.add_argument("--segment", action="append")
+    cmp_.add_argument("--campaign", action="append")
+    cmp_.add_argument("--option", action="append", metavar="NAME=VALUE", help="a metric option")
+    cmp_.add_argument("--format", choices=["json", "csv"], default="json")
+    cmp_.set_defaults(func=cmd_compute)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        code = int(args.func(args))
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:  # `... | head` closed the pipe: not an error of ours
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
