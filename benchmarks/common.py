@@ -17,9 +17,10 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from datastore import rollups
+from datastore.importer import journal
 from datastore.schema import field_names
 from datastore.workspace import bump_data_version, open_workspace
+from derived.sync import sync
 
 CACHE_DIR = Path(os.environ.get("BENCH_DIR", "bench_out"))
 
@@ -63,8 +64,9 @@ def load_frames(con: duckdb.DuckDBPyConnection, data) -> None:
             "rows_rejected, rows_duplicate, imported_at, status) VALUES (?, ?, '', ?, ?, ?, 0, 0, now(), 'loaded')",
             [i, f"generated-{ds}", ds, len(frame), len(frame)],
         )
+        journal(con, i, ds, "import")
     bump_data_version(con)
-    rollups.refresh(con)
+    sync(con)
 
 
 def workspace(interactions: int, members: int | None = None, seed: int = 7):
@@ -85,5 +87,5 @@ def workspace(interactions: int, members: int | None = None, seed: int = 7):
         con.close()
         tmp.rename(path)
     con = open_workspace(path)
-    rollups.ensure(con)  # a workspace cached before the rollups existed
+    sync(con)  # a workspace cached before the derived tables (or by another version of them)
     return con, data

@@ -33,7 +33,7 @@ from metrics.participation import NOT_ANSWERABLE, two_way_status
 RESULTS = Path(__file__).parent / "results" / "participation.md"
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 
-# What app_pages/participation.py computes on first render (month grain, no filters).
+# What pages/participation.py computes on first render (month grain, no filters).
 PAGE_SET: list[tuple[str, dict]] = [
     ("two_way_status", {}),  # not a metric: the page asks whether in_reply_to is there at all
     ("participation_rate", {"grain": "month"}),
