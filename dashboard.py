@@ -16,12 +16,14 @@ STARTED = time.perf_counter()  # noqa: E402 - before the imports: a server's fir
 
 import os  # noqa: E402
 import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 import streamlit as st  # noqa: E402
 
 from ui.context import frame  # noqa: E402
 
-st.set_page_config(page_title="Social CRM dashboard", page_icon=":material/forum:", layout="wide")
+FAVICON = Path(__file__).parent / "ui" / "static" / "favicon.png"  # a file: a Material icon favicon is fetched online
+st.set_page_config(page_title="Social CRM dashboard", page_icon=str(FAVICON), layout="wide")
 
 PAGES = {
     "Measure": [

@@ -212,10 +212,15 @@ def target_detail(target: dict) -> None:
                 help="(now − baseline) / (target − baseline). Below: progress minus the expected progress by now, "
                      "in percentage points.")
     m[3].metric("Expected by now", f"{100 * rep.expected_progress:.0f} %", border=True,
-                help="Days since the start / days from start to due date.")
+                help=f"Days from the start to today ({today:%d-%m-%Y}) / days from the start to the due date.")
     m[4].metric("Projected", fmt_value(metric, rep.projected_at_due), border=True,
                 help="At the due date: the least-squares trend of the complete period values since the start, "
                      "extended to the due date.")
+    span = view.options.get("span")
+    if span and (today - span[1]).days > 1:
+        st.caption(f":material/schedule: Data until {span[1]:%d-%m-%Y}, {(today - span[1]).days} days before today: "
+                   "'Now' is the latest complete period in the data, 'Expected by now' counts to today. Load newer "
+                   "exports on the Data page to compare like with like.")
     if rep.progress is None and rep.current is not None:
         st.caption(f"Progress is not defined: the baseline ({fmt_value(metric, rep.baseline)}) already met the target, "
                    "so there was no way to go. The status says whether the metric still meets it.")

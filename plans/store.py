@@ -277,6 +277,20 @@ def _one(con, table: str, key: str, ident, columns: tuple[str, ...], what: str) 
     return rows[0]
 
 
+def _same(a, b) -> bool:
+    norm = lambda v: json.dumps(v, sort_keys=True, default=str)  # noqa: E731 - lists, dicts, dates alike
+    return norm(a) == norm(b)
+
+
+def _refuse_duplicate(con, table: str, columns: tuple[str, ...], fields: tuple[str, ...], rec: dict, what: str,
+                      where: str = "") -> None:
+    """An exact copy of a stored target or trial (a second click on a form) is refused."""
+    for row in _rows(con, table, columns, where):
+        if all(_same(row[f], rec[f]) for f in fields):
+            raise ValueError(f"This {what} exists already (#{row[columns[0]]}, created by {row['created_by']}): "
+                             "change a field to store another one.")
+
+
 # --------------------------------------------------------------------------------------------
 # Targets
 # --------------------------------------------------------------------------------------------
@@ -289,6 +303,7 @@ def create_target(con: duckdb.DuckDBPyConnection, *, author: str, metric: str, t
     rec = _check_target(dict(metric=metric, target_value=target_value, start_date=start_date, due_date=due_date,
                              direction=direction, baseline=baseline, options=options, channels=channels,
                              segments=segments, campaigns=campaigns, owner=owner, note=note, name=name))
+    _refuse_duplicate(con, "targets", _TARGET_COLUMNS, TARGET_FIELDS, rec, "target", "WHERE archived_at IS NULL")
     rec.update(archived_at=None, archived_by=None, created_at=now, created_by=who, updated_at=now, updated_by=who)
     return _insert(con, "targets", "target_id", rec, _TARGET_COLUMNS)
 
@@ -349,6 +364,7 @@ def create_trial(con: duckdb.DuckDBPyConnection, *, author: str, name: str, hypo
                             start_date=start_date, end_date=end_date, guardrail_metrics=guardrail_metrics,
                             treatment=treatment, control=control, planned_split=planned_split, owner=owner,
                             note=note))
+    _refuse_duplicate(con, "trials", _TRIAL_COLUMNS, TRIAL_FIELDS, rec, "trial")
     rec.update(decision=None, decision_note=None, decided_at=None, decided_by=None,
                created_at=now, created_by=who, updated_at=now, updated_by=who)
     return _insert(con, "trials", "trial_id", rec, _TRIAL_COLUMNS)

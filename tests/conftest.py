@@ -76,3 +76,19 @@ def write_file(tmp_path: Path) -> Callable[..., Path]:
 
 # AppTest fixtures shared by every page's tests (a small Sample built once per session).
 from tests.ui_support import data_dir, small_sample  # noqa: E402, F401
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    """Drop what the app under test keeps open in this process (AppTest's cached root connections,
+    stored views) before the interpreter exits, so DuckDB's bindings do not print a list of "leaked"
+    objects after a green run (a newcomer reads it as a failure)."""
+    import gc
+
+    import streamlit as st
+
+    from metrics.registry import SHARED
+
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    SHARED.clear()
+    gc.collect()

@@ -107,6 +107,22 @@ def test_create_target_through_the_form(data_dir):
     assert "by Sanne de Vries" in _texts(at)
     # The form is empty again for the next target.
     assert at.text_input(key="new_target_name").value == ""
+    # The data's freshness is said next to the target when the data ends before today.
+    from ui import db
+
+    with db.cursor("Sample") as cur:
+        last = cur.execute("SELECT max(occurred_at)::DATE FROM interactions").fetchone()[0]
+    assert ("Data until" in _texts(at)) == ((TODAY - last).days > 1)
+    # The same target again (a second click with the same values) is refused, not stored twice.
+    at.text_input(key="new_target_name").input("Forum participation up")
+    at.number_input(key="new_target_value").set_value(12.5)
+    at.date_input(key="new_target_start").set_value(TODAY - timedelta(days=30))
+    at.date_input(key="new_target_due").set_value(TODAY + timedelta(days=60))
+    at.text_input(key="new_target_owner").input("Community team")
+    at.text_area(key="new_target_note").input("<b>not bold</b>")
+    _submit(at, "Create target")
+    assert any("exists already" in e.value for e in at.error), [e.value for e in at.error]
+    assert len(_stored_targets(data_dir)) == before + 1
 
 
 def test_target_form_refuses_bad_input_with_a_message(data_dir):

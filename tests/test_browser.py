@@ -102,6 +102,9 @@ def _no_error(page) -> None:
 
 
 def test_overview_opens_on_sample(server, page):
+    outside = []  # the app works offline: nothing may be fetched from anywhere but the server
+    page.on("request", lambda r: None if r.url.startswith(server) or r.url.startswith(("data:", "blob:"))
+            else outside.append(r.url))
     page.goto(server)
     page.get_by_role("heading", name="Overview", exact=True).wait_for(timeout=60_000)
     page.get_by_text("Active members per month").wait_for()
@@ -109,6 +112,7 @@ def test_overview_opens_on_sample(server, page):
     page.wait_for_timeout(1500)
     page.screenshot(path=str(SHOTS / "overview.png"), full_page=True)
     _no_error(page)
+    assert not outside, outside
 
 
 @pytest.mark.parametrize("path,heading", [

@@ -11,7 +11,6 @@ import json
 import random
 from datetime import date, datetime
 from decimal import Decimal
-from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -29,12 +28,7 @@ from datastore.importer import (
     undo_import,
 )
 from datastore.workspace import data_version
-
-ONLINE_RETAIL = next(
-    (p for p in (Path(__file__).resolve().parents[2] / "shared", Path("/work/shared"))
-     if (p / "data/online_retail/online_retail.parquet").exists()),
-    Path(__file__).resolve().parents[2] / "shared",
-) / "data/online_retail/online_retail.parquet"  # shared/ sits beside the repository
+from tests.shared_data import ONLINE_RETAIL, WHERE
 
 UNPARSEABLE_ISO = "unparseable date (expected 2025-12-31)"
 SENTIMENT_REASON = "not a sentiment (a number from -1 to 1, or positive / neutral / negative)"
@@ -1146,7 +1140,7 @@ def test_progress_is_reported(workspace, write_file):
 
 # --- real data ---------------------------------------------------------------------------------
 
-@pytest.mark.skipif(not ONLINE_RETAIL.exists(), reason="shared Online Retail data not present")
+@pytest.mark.skipif(not ONLINE_RETAIL.exists(), reason=WHERE)
 def test_online_retail_as_transactions(workspace, tmp_path):
     csv_path = tmp_path / "online_retail.csv"
     con = duckdb.connect()

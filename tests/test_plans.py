@@ -94,6 +94,20 @@ def test_update_is_audited_and_rechecked(workspace):
                                                                       "Faster answers")
 
 
+def test_an_exact_copy_is_refused_and_a_changed_one_stored(workspace):
+    tid = _target(workspace)
+    with pytest.raises(ValueError, match=f"exists already \\(#{tid}, created by Anna\\)"):
+        _target(workspace, author="Bram")  # a second click on the form: same fields, another author
+    assert _target(workspace, target_value=0.25) != tid  # one field changed: another target
+    plans.archive_target(workspace, tid, author="Anna")
+    assert _target(workspace) not in (tid,)  # the archived one no longer blocks it
+    rid = _trial(workspace)
+    with pytest.raises(ValueError, match="trial exists already"):
+        _trial(workspace)
+    assert _trial(workspace, end_date=date(2026, 4, 30)) != rid
+    assert len(plans.list_targets(workspace)) == 2 and len(plans.list_trials(workspace)) == 2
+
+
 def test_archive_instead_of_delete(workspace):
     a, b = _target(workspace), _target(workspace, metric="active_members", target_value=500, options=None)
     plans.archive_target(workspace, a, author="Cees")

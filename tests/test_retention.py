@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -23,9 +22,7 @@ from hypothesis import strategies as st
 from metrics import Filters, get
 from metrics.retention import mean_curve, period_trend
 from tests.metric_support import compute, insert_rows, rebuild_derived
-
-ONLINE_RETAIL = Path(__file__).resolve().parents[2] / "shared" / "data" / "online_retail" / "online_retail.parquet"
-
+from tests.shared_data import ONLINE_RETAIL, WHERE
 
 # ------------------------------------------------------------------------------------------------
 # Loading hand-made data
@@ -420,7 +417,7 @@ def test_posthog_lifecycle_statuses(workspace):
 # ------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.skipif(not ONLINE_RETAIL.exists(), reason="Online Retail data not available")
+@pytest.mark.skipif(not ONLINE_RETAIL.exists(), reason=WHERE)
 def test_online_retail_december_2010_cohort(workspace):
     """Filter choice (documented): lines without CustomerID are dropped (no customer to follow);
     cancellations (InvoiceNo starting with "C", negative quantities) are loaded as refunds and the
