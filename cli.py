@@ -40,6 +40,42 @@ def _pairs(values: list[str] | None, flag: str) -> dict[str, str]:
     return out
 
 
+class Refused(Exception):
+    """A clear refusal (a file or workspace that cannot be used): printed as
+    ``{"status": "refused", "message": ...}``, exit code 1. Never a traceback."""
+
+
+def _input_file(value: str) -> Path:
+    p = Path(value)
+    if p.is_dir():
+        raise Refused(f"{value} is a folder, not a file: give the CSV file itself.")
+    if not p.exists():
+        raise Refused(f"No such file: {value}")
+    if not os.access(p, os.R_OK):
+        raise Refused(f"Cannot read {value}: permission denied.")
+    return p
+
+
+def _open(path: Path):
+    """Open a workspace, refusing clearly what is not one or is held by another process."""
+    import duckdb
+
+    from datastore.workspace import open_workspace
+
+    if path.is_dir():
+        raise Refused(f"{path} is a folder, not a workspace file (.duckdb).")
+    try:
+        return open_workspace(path)
+    except duckdb.IOException as exc:
+        text = str(exc)
+        if "lock" in text.lower():
+            raise Refused(f"The workspace {path} is in use by another process (the dashboard or another import): "
+                          "close it there or try again in a moment.") from None
+        if "not a valid DuckDB" in text:
+            raise Refused(f"{path} is not a workspace: it is not a DuckDB database file.") from None
+        raise Refused(f"Cannot open the workspace {path}: {text}") from None
+
+
 def _usage(message: str) -> int:
     print(json.dumps({"error": message}), file=sys.stderr)
     return 2
@@ -51,7 +87,7 @@ def _print(obj) -> None:
 
 def cmd_import(args: argparse.Namespace) -> int:
     from datastore.importer import ImportOptions, import_file
-    from datastore.workspace import open_workspace
+    from datastore.sniff import FileRefused
     from derived.sync import sync
 
     mapping = _pairs(args.map, "--map") or None
@@ -60,14 +96,16 @@ def cmd_import(args: argparse.Namespace) -> int:
         encoding=args.encoding, delimiter=args.delimiter, decimal=args.decimal,
         date_format=args.date_format, dedupe=not args.keep_duplicates,
     )
-    if not Path(args.file).is_file():
-        _print({"status": "refused", "message": f"No such file: {args.file}"})
-        return 1
-    con = open_workspace(_workspace_path(args.workspace, args.data_dir))
+    _input_file(args.file)
+    con = _open(_workspace_path(args.workspace, args.data_dir))
     try:
         report = import_file(con, args.file, dataset=args.dataset, mapping=mapping,
                              constants=constants, options=options)
         sync(con)  # the derived tables the metrics read
+    except FileRefused as exc:
+        raise Refused(str(exc)) from None
+    except ValueError as exc:  # an option that cannot be used (e.g. --delimiter ab)
+        return _usage(str(exc))
     finally:
         con.close()
     _print(report.to_dict())
@@ -78,12 +116,15 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     from datastore.importer import ImportOptions, inspect_file
     from datastore.sniff import FileRefused
 
+    _input_file(args.file)
     try:
         profile = inspect_file(args.file, dataset=args.dataset, options=ImportOptions(
             encoding=args.encoding, delimiter=args.delimiter))
     except FileRefused as exc:
         _print({"status": "refused", "message": str(exc)})
         return 1
+    except ValueError as exc:
+        return _usage(str(exc))
     _print(profile.describe())
     return 0
 
@@ -112,7 +153,6 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_compute(args: argparse.Namespace) -> int:
-    from datastore.workspace import open_workspace
     from metrics import Filters, get
 
     try:
@@ -133,7 +173,7 @@ def cmd_compute(args: argparse.Namespace) -> int:
         opts = metric.make_options(options)
     except ValueError as exc:
         return _usage(str(exc))
-    con = open_workspace(path)
+    con = _open(path)
     try:
         frame = metric.compute(con, filters, **opts.as_dict())
     except ValueError as exc:
@@ -204,6 +244,9 @@ def main(argv: list[str] | None = None) -> int:
         code = int(args.func(args))
         sys.stdout.flush()
         return code
+    except Refused as exc:
+        _print({"status": "refused", "message": str(exc)})
+        return 1
     except BrokenPipeError:  # `... | head` closed the pipe: not an error of ours
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())

@@ -129,3 +129,40 @@ def test_cli_usage_errors_exit_2(tmp_path):
     assert run(["import", "--workspace", str(tmp_path / "W.duckdb")])[0] == 2  # no file
     assert run(["compute", "no_such_metric", "--workspace", str(tmp_path / "W.duckdb")])[0] == 2
     assert run(["frobnicate"])[0] == 2
+
+
+def test_cli_refuses_what_it_cannot_use_with_a_message_not_a_traceback(tmp_path, ws_path):
+    import subprocess
+    import sys
+
+    csv = tmp_path / "interactions.csv"
+    not_db = tmp_path / "notes.duckdb"
+    not_db.write_text("not a database")
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    w = str(tmp_path / "W.duckdb")
+
+    def refused(args, expected):
+        code, out = run(args)
+        assert code == 1 and json.loads(out) == {"status": "refused", "message": expected}, out
+
+    refused(["import", "--workspace", w, "--dataset", "interactions", str(folder)],
+            f"{folder} is a folder, not a file: give the CSV file itself.")
+    refused(["inspect", str(folder)], f"{folder} is a folder, not a file: give the CSV file itself.")
+    refused(["import", "--workspace", str(not_db), "--dataset", "interactions", str(csv)],
+            f"{not_db} is not a workspace: it is not a DuckDB database file.")
+    refused(["compute", "active_members", "--workspace", str(not_db)],
+            f"{not_db} is not a workspace: it is not a DuckDB database file.")
+    refused(["import", "--workspace", str(folder), "--dataset", "interactions", str(csv)],
+            f"{folder} is a folder, not a workspace file (.duckdb).")
+    assert run(["import", "--workspace", w, "--dataset", "interactions", "--delimiter", "ab", str(csv)])[0] == 2
+    # A workspace another process holds (the dashboard, another import): refused, not a lock traceback.
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, duckdb; c = duckdb.connect(sys.argv[1]); "
+                               "print('held', flush=True); sys.stdin.read()", str(ws_path)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        code, out = run(["compute", "active_members", "--workspace", str(ws_path)])
+        assert code == 1 and "is in use by another process" in json.loads(out)["message"]
+    finally:
+        holder.communicate("")
