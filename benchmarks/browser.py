@@ -246,18 +246,31 @@ class Browser:
         from playwright.sync_api import sync_playwright
 
         self._pw = sync_playwright().start()
+        self._contexts: list = []
         self.browser = self._pw.chromium.launch(executable_path=CHROMIUM, args=[
             "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
             "--disable-sync", "--no-first-run", "--disable-quic"])
 
     def page(self):
         ctx = self.browser.new_context(viewport={"width": 1400, "height": 1000})
+        self._contexts.append(ctx)
         ctx.add_init_script(_OBSERVER)
         page = ctx.new_page()
         page.set_default_timeout(60_000)
         return page
 
+    def close_pages(self) -> None:
+        """Close every open session. A Streamlit tab left open keeps its websocket (and, once its
+        server is gone, reconnects in a loop): it would load the machine for every later measurement."""
+        for ctx in self._contexts:
+            try:
+                ctx.close()
+            except Exception:  # noqa: BLE001 - already gone
+                pass
+        self._contexts.clear()
+
     def close(self):
+        self.close_pages()
         self.browser.close()
         self._pw.stop()
 
@@ -354,6 +367,7 @@ def bare(browser: Browser, repeats: int = 3) -> dict:
         page = browser.page()
         cold = visit(page, url)
         warm = sorted(visit(browser.page(), url) for _ in range(repeats))
+        browser.close_pages()
         return {"cold": round(cold, 2), "warm": round(warm[len(warm) // 2], 2)}
 
 
@@ -375,6 +389,7 @@ def dashboard(browser: Browser, data_dir: Path, pages: list[str], span_end: str 
             with server("dashboard.py", data_dir) as (url, _, log):
                 row["first"] = round(visit(browser.page(), f"{url}/{path}?ws={WORKSPACE}"), 2)
                 row["first_script"] = sum(script_seconds(log))
+                browser.close_pages()
             with server("dashboard.py", data_dir) as (url, _, log):
                 row["cold"] = round(visit(browser.page(), f"{url}/{path}?ws={WORKSPACE}"), 2)
                 row["cold_script"] = sum(script_seconds(log))
@@ -385,8 +400,10 @@ def dashboard(browser: Browser, data_dir: Path, pages: list[str], span_end: str 
                     t = change(page, what, span_end)
                     if t is not None:
                         row[what] = round(t, 2)
+                browser.close_pages()
         except Exception as exc:  # noqa: BLE001 - record and go on with the next page
             row["error"] = str(exc)[:300]
+        browser.close_pages()
         row["load_after"] = _load()
         out[name] = row
         print(json.dumps({"page": name, **row}), flush=True)
@@ -398,6 +415,7 @@ def dashboard(browser: Browser, data_dir: Path, pages: list[str], span_end: str 
             except Exception:  # noqa: BLE001
                 pass
         out["rss_mb"] = rss_mb(proc)
+        browser.close_pages()
     return out
 
 
