@@ -56,6 +56,7 @@ def _mapping_editor(key: str, profile) -> tuple[dict[str, str], dict[str, str]]:
     ]
     edited = st.data_editor(
         pd.DataFrame(rows),
+        placeholder="",  # an empty cell: not in the file
         key=f"map-{key}-{profile.dataset}",
         hide_index=True,
         disabled=["field", "required", "meaning"],
@@ -90,7 +91,7 @@ def _show_report(report, key: str) -> None:
         with db.cursor(ctx.workspace) as cur:
             rej = rejects_for(cur, report.import_id)
         st.markdown(f"**Rejected rows** ({fmt_int(len(rej))}; row numbers as in a spreadsheet, header = row 1)")
-        st.dataframe(rej.head(1000), hide_index=True, height=min(400, 40 + 35 * min(len(rej), 10)))
+        st.dataframe(rej.head(1000), hide_index=True, placeholder="–", height=min(400, 40 + 35 * min(len(rej), 10)))
         download(rej, f"rejected-{report.file_name.rsplit('.', 1)[0]}", key=f"rej-{key}", label="Download rejected rows")
 
 
@@ -140,7 +141,7 @@ def _one_file(upload) -> None:
         bad = int((shown["problem"].fillna("") != "").sum()) if "problem" in shown else 0
         st.markdown(f"**Preview** — the first {len(shown)} rows as they will be stored"
                     + (f" ({bad} with a problem, they will be rejected)" if bad else ""))
-        st.dataframe(shown, hide_index=True, height=min(420, 38 + 35 * max(1, len(shown))))
+        st.dataframe(shown, hide_index=True, placeholder="–", height=min(420, 38 + 35 * max(1, len(shown))))
         if profile.date_formats:
             st.caption("Dates read as: " + "; ".join(
                 f"{f} like {' or '.join(example(x) for x in v) or '2025-12-31 14:05 (ISO)'}"
@@ -200,7 +201,7 @@ with tab_history:
     if history.empty:
         st.info("Nothing imported into this workspace yet.")
     else:
-        st.dataframe(history, hide_index=True, column_config={
+        st.dataframe(history, hide_index=True, placeholder="–", column_config={
             "imported_at": st.column_config.DatetimeColumn("imported", format="DD-MM-YYYY HH:mm"),
             "rows_read": st.column_config.NumberColumn("read", format="localized"),
             "rows_loaded": st.column_config.NumberColumn("loaded", format="localized"),
@@ -231,7 +232,7 @@ with tab_history:
                         st.rerun()
 
 with tab_stored:
-    st.dataframe(view.stored, hide_index=True, column_config={
+    st.dataframe(view.stored, hide_index=True, placeholder="–", column_config={
         "rows": st.column_config.NumberColumn("rows", format="localized"),
         "members": st.column_config.NumberColumn("distinct members", format="localized"),
         "first_date": st.column_config.DateColumn("first date", format="DD-MM-YYYY"),

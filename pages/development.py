@@ -79,7 +79,7 @@ with a:
                            f"level end of {pick}"))
 with b:
     st.dataframe(v.level_rates[v.level_rates["period"] == picked][["level", "base", "promotion_rate", "demotion_rate"]],
-                 hide_index=True, width="stretch", column_config={
+                 hide_index=True, placeholder="–", width="stretch", column_config={
                      "level": "level before", "base": st.column_config.NumberColumn("members", format="%d"),
                      "promotion_rate": st.column_config.NumberColumn("promoted", format="percent"),
                      "demotion_rate": st.column_config.NumberColumn("demoted", format="percent")})
@@ -180,14 +180,14 @@ def lifetime_value() -> None:
            "T": st.column_config.NumberColumn(f"age ({unit}s)", format="%.1f")}
     k1, k2 = st.columns(2)
     k1.markdown(f"**Worth keeping: top {TOP_N} by CLV**")
-    k1.dataframe(cv.top[cols], hide_index=True, width="stretch", column_config=cfg)
+    k1.dataframe(cv.top[cols], hide_index=True, placeholder="–", width="stretch", column_config=cfg)
     k2.markdown(f"**Slipping away: valuable repeat buyers with P(alive) < 50 %** ({ch.fmt_int(cv.slipping_count)})")
-    k2.dataframe(cv.slipping[cols], hide_index=True, width="stretch", column_config=cfg)
+    k2.dataframe(cv.slipping[cols], hide_index=True, placeholder="–", width="stretch", column_config=cfg)
     ch.explain("P(alive): the model's probability that the customer still buys. Left: whom to keep happy; right: past "
                "repeat buyers (by past repeat spend) the model thinks have probably gone — worth a call.")
     download(cv.customers, "development-clv", key="dev-clv")
     with st.expander("Fitted parameters"):
-        st.dataframe(cv.parameters, hide_index=True, width="stretch")
+        st.dataframe(cv.parameters, hide_index=True, placeholder="–", width="stretch")
         st.caption("BG/NBD: r, alpha (purchase rate), a, b (drop-out); Gamma-Gamma: p, q, gamma (spend). Our "
                    "implementation reproduces the published CDNOW estimates (see tests/test_clv.py).")
 

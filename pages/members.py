@@ -68,7 +68,7 @@ shown = timeline[keep]
 answered = timeline["response_hours"].dropna()
 if len(answered):
     st.caption(f"{len(answered)} of this member's messages were answered; median first response {answered.median():.1f} h.")
-st.dataframe(shown.fillna({c: "" for c in ("text", "agent", "campaign") if c in shown}), hide_index=True, height=480,
+st.dataframe(shown.fillna({c: "" for c in ("text", "agent", "campaign") if c in shown}), hide_index=True, placeholder="–", height=480,
              column_config={
                  "when": st.column_config.DatetimeColumn("when", format="DD-MM-YYYY HH:mm"),
                  "response_hours": st.column_config.NumberColumn("first response (h)", format="%.1f",

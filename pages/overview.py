@@ -132,7 +132,7 @@ for col, (table, label, what) in zip(c, (("members", "Members (CRM)", "Members i
                                          ("interactions", "Interactions", "Every contact moment, both directions."),
                                          ("transactions", "Transactions", "Purchase lines, refunds included.")), strict=True):
     col.metric(label, ch.fmt_int(by_table.loc[table, "rows"]), border=True, help=what)
-st.dataframe(v.stored, hide_index=True, column_config={
+st.dataframe(v.stored, hide_index=True, placeholder="–", column_config={
     "rows": st.column_config.NumberColumn("rows", format="localized"),
     "members": st.column_config.NumberColumn("distinct members", format="localized"),
     "first_date": st.column_config.DateColumn("first date", format="DD-MM-YYYY"),

@@ -130,7 +130,7 @@ tiles(v.phase_tiles, per_row=2)
 if v.influentials.empty:
     st.info("No active member has a reach: map followers (members) or reach (interactions) to find influentials.")
 else:
-    st.dataframe(v.influentials.fillna({"name": "(not in the CRM)", "segment": "–"}), hide_index=True,
+    st.dataframe(v.influentials.fillna({"name": "(not in the CRM)", "segment": "–"}), hide_index=True, placeholder="–",
                  column_config={
                      "member_id": st.column_config.TextColumn("member"),
                      "love": st.column_config.NumberColumn("love", help="activity in the 90 days to the range end",

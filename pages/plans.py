@@ -257,7 +257,7 @@ with tab_targets:
                 "below), off track. Progress = (now − baseline) / (target − baseline).")
         rows = pd.DataFrame([target_row(t, reports[t["target_id"]]) | {"archived": bool(t.get("archived"))}
                              for t in targets])
-        st.dataframe(style_status(target_table(rows)), hide_index=True, width="stretch",
+        st.dataframe(style_status(target_table(rows)), hide_index=True, placeholder="–", width="stretch",
                      column_config={**TARGET_COLUMNS, "archived": st.column_config.CheckboxColumn("archived")
                                     if show_archived else None})
         download(rows.merge(listing, on="target_id", how="left", suffixes=("", "_stored")), "targets",
@@ -427,7 +427,7 @@ def trial_detail(trial: dict, status: str) -> None:
         if table.empty:
             st.info("No comparison yet: too little data in the windows.", icon=":material/hourglass_empty:")
         else:
-            st.dataframe(style_status(table, ("verdict",)), hide_index=True, width="stretch",
+            st.dataframe(style_status(table, ("verdict",)), hide_index=True, placeholder="–", width="stretch",
                          column_config=COMPARISON_COLUMNS)
             download(table, f"trial-{trial['trial_id']}-analysis", key=f"plans-trial-{trial['trial_id']}")
     st.caption(f"Logged {trial['created_at']:%d-%m-%Y %H:%M} by {trial['created_by']}"
@@ -471,7 +471,7 @@ with tab_trials:
             if tr.get("control") else "– (before / after)",
             "decision": tr.get("decision") or "", "owner": tr.get("owner") or "",
         } for i, tr in trials.items()])
-        st.dataframe(style_status(shown), hide_index=True, width="stretch",
+        st.dataframe(style_status(shown), hide_index=True, placeholder="–", width="stretch",
                      column_config={"trial": st.column_config.TextColumn("trial", width="large")})
         download(trial_list, "trials", key="plans-trials")
         if st.session_state.get("plans_pick_trial") in trials:

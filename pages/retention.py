@@ -159,7 +159,7 @@ d3.metric("Drifting / inactive", f"{ch.fmt_int(v.call_counts['drifting'])} / {ch
 if v.people.empty:
     st.info("Nobody is drifting: every member seen was active recently.")
 else:
-    st.dataframe(v.people.head(CALL_LIST_ROWS).fillna({"name": "", "email": "", "segment": ""}), hide_index=True,
+    st.dataframe(v.people.head(CALL_LIST_ROWS).fillna({"name": "", "email": "", "segment": ""}), hide_index=True, placeholder="–",
                  height=320, column_config={
                      "last_activity": st.column_config.DateColumn("last activity", format="DD-MM-YYYY"),
                      "first_activity": st.column_config.DateColumn("first activity", format="DD-MM-YYYY"),

@@ -20,6 +20,22 @@ def test_page_on_sample(data_dir, page):
     assert len(at.title) == 1
 
 
+ALL_PAGES = ["pages/overview.py", "pages/plans.py", "pages/participation.py", "pages/retention.py",
+             "pages/development.py", "pages/data.py", "pages/members.py"]
+
+
+@pytest.mark.parametrize("page", ALL_PAGES)
+def test_tables_show_an_empty_cell_as_a_dash_not_none(data_dir, page):
+    """Streamlit writes "None" in a table cell that has no value; every table says "–" instead."""
+    at = _app(page)
+    if page == "pages/members.py":  # a member's timeline: after a search
+        at.text_input(key="member_q").input("M0000").run()
+    assert not at.exception, at.exception
+    tables = at.dataframe
+    assert tables, "the page shows a table on the Sample"
+    assert [t.proto.placeholder for t in tables] == ["–"] * len(tables)
+
+
 @pytest.mark.parametrize("page", PAGES)
 def test_page_on_empty_workspace(data_dir, page):
     ws.create_workspace("Empty", "UTC", data_dir)
