@@ -124,6 +124,19 @@ def _sample_records(text: str, delimiter: str, quote: str, limit: int = 5000) ->
     return rows
 
 
+def _csv_problem(name: str, exc: csv.Error) -> str:
+    """Python's csv module's complaint, said for the user."""
+    text = str(exc)
+    if "field larger than field limit" in text:
+        return (f"{name}: a cell is longer than {csv.field_size_limit():,} characters (128 KiB). Shorten or split "
+                "that column's text, or leave the column out of the export.")
+    if "new-line character seen in unquoted field" in text:
+        return (f"{name}: a line break (a carriage return) inside a cell that is not quoted, or a file with old "
+                "Mac line ends (CR only). Save it again as CSV with Windows or Unix line ends, with text cells "
+                "quoted.")
+    return f"{name} cannot be read as CSV: {text}."
+
+
 def inspect_file(
     path: str | Path,
     *,
@@ -132,6 +145,14 @@ def inspect_file(
     options: ImportOptions | None = None,
 ) -> FileProfile:
     """Detect how ``path`` is written and propose dataset and mapping. Raises FileRefused."""
+    try:
+        return _inspect_file(path, file_name=file_name, dataset=dataset, options=options)
+    except csv.Error as exc:
+        raise FileRefused(_csv_problem(file_name or Path(path).name, exc)) from None
+
+
+def _inspect_file(path: str | Path, *, file_name: str | None, dataset: str | None,
+                  options: ImportOptions | None) -> FileProfile:
     options = options or ImportOptions()
     path = Path(path)
     name = file_name or path.name

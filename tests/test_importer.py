@@ -1201,3 +1201,19 @@ def test_online_retail_as_transactions(workspace, tmp_path):
     again = import_file(workspace, csv_path, dataset="transactions", mapping=mapping)
     assert (again.rows_loaded, again.rows_duplicate) == (0, report.rows_loaded)
     assert count(workspace, "transactions") == report.rows_loaded
+
+
+@pytest.mark.parametrize("content,reason", [
+    ("member_id,occurred_at,text\nm1,2025-01-01," + "x" * 140_000 + "\nm2,2025-01-02,hi\n", "longer than 131,072"),
+    ("member_id,occurred_at\rm1,2025-01-01\rm2,2025-01-02\r", "old Mac line ends"),
+    ("member_id,occurred_at,text\nm1,2025-01-01,a\rb\nm2,2025-01-02,c\n", "carriage return"),
+])
+def test_files_pythons_csv_reader_cannot_read_are_refused_with_a_reason(workspace, write_file, content, reason):
+    """A cell over the csv module's limit, CR-only line ends, a bare CR in an unquoted cell: a refusal that
+    names the file and says what to do (it was a traceback), and nothing stored."""
+    path = write_file("odd.csv", content)
+    with pytest.raises(importer.FileRefused, match=reason):
+        inspect_file(path)
+    report = import_file(workspace, path, dataset="interactions")
+    assert report.status == "refused" and report.message.startswith("odd.csv: ") and reason in report.message
+    assert workspace.execute("SELECT count(*) FROM interactions").fetchone()[0] == 0
