@@ -154,3 +154,40 @@ def test_code_changes_change_the_key(ws, monkeypatch):
     before = k.prefix()
     monkeypatch.setattr(C, "CODE", "other code")
     assert k.prefix() != before
+
+
+def test_the_warm_up_waits_while_a_page_computes_its_own_view(ws, tmp_path):
+    """On two cores a warm-up running next to a person's request halves its speed: it gives way."""
+    events: list[str] = []
+    page_started, release = threading.Event(), threading.Event()
+
+    def page_view(*_a):
+        page_started.set()
+        events.append("page start")
+        release.wait(10)
+        events.append("page end")
+        return "page"
+
+    def warm_view(*_a):
+        events.append("warm-up")
+        return "warm"
+
+    C._RECENT.clear()
+    original = VIEWS["overview"]
+    VIEWS["overview"] = warm_view
+    filters = C.default_filters(ws)
+    try:
+        asker = threading.Thread(target=C.get, args=(ws, "participation", filters, GrainSettings("week")),
+                                 kwargs={"compute": page_view})
+        asker.start()
+        assert page_started.wait(10)
+        thread = C.warm(ws, tmp_path, DEFAULTS, pages=("overview",))
+        time.sleep(0.5)
+        assert events == ["page start"]  # the warm-up has not started its view
+        release.set()
+        asker.join(10)
+        thread.join(10)
+        assert events == ["page start", "page end", "warm-up"]
+    finally:
+        VIEWS["overview"] = original
+        release.set()

@@ -12,7 +12,8 @@ a newer one is stored.
 ``warm`` computes, in a background thread, the pages' default views (no channel, segment or
 campaign filter, the full date range, the settings last used on each page) for a workspace: after
 an import or an undo, and when the server first opens the workspace. A page asking for a view
-that is being computed waits for it instead of computing it twice.
+that is being computed waits for it instead of computing it twice, and the warm-up waits while a
+page computes a view someone asked for (it does not compete with them for the cores).
 
 The files are pickles the app wrote itself, read only from the app's own data folder.
 """
@@ -130,9 +131,33 @@ def _prune(folder: Path, prefix: str) -> None:
         p.unlink(missing_ok=True)
 
 
+_ASKED = 0  # views pages are computing now (not the warm-up's)
+_ASKED_CHANGED = threading.Condition()
+
+
+def _yield_to_pages(halt: threading.Event, longest: float = 60.0) -> None:
+    """The warm-up waits while a page computes the view someone is looking at: on two cores the two
+    would halve each other's speed, and the person waits, the warm-up does not."""
+    deadline = time.monotonic() + longest
+    with _ASKED_CHANGED:
+        while _ASKED and not halt.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            _ASKED_CHANGED.wait(min(left, 1.0))
+
+
+def _asked(delta: int) -> None:
+    global _ASKED
+    with _ASKED_CHANGED:
+        _ASKED += delta
+        _ASKED_CHANGED.notify_all()
+
+
 def get(con: duckdb.DuckDBPyConnection, page: str, filters: Filters, settings=None, *,
-        k: Key | None = None, compute: Callable | None = None):
-    """``page``'s view: stored, being computed (then waited for), or computed now and stored."""
+        k: Key | None = None, compute: Callable | None = None, background: bool = False):
+    """``page``'s view: stored, being computed (then waited for), or computed now and stored.
+    ``background``: asked by the warm-up (which then gives way to pages' own requests)."""
     k = k or key(con, page)
     path = _file(k, page, filters, settings)
     while True:
@@ -156,7 +181,13 @@ def get(con: duckdb.DuckDBPyConnection, page: str, filters: Filters, settings=No
                 from views import VIEWS
 
                 compute = VIEWS[page]
-            obj = compute(con, filters, settings)
+            if not background:
+                _asked(+1)
+            try:
+                obj = compute(con, filters, settings)
+            finally:
+                if not background:
+                    _asked(-1)
             _store(k, path, obj)
         return obj
     finally:
@@ -283,7 +314,8 @@ def warm(con: duckdb.DuckDBPyConnection, data_folder: str | Path, defaults: dict
                 if halt.is_set():
                     return
                 if pages is None or page in pages:
-                    get(con, page, filters, settings)
+                    _yield_to_pages(halt)
+                    get(con, page, filters, settings, background=True)
             log.info("warmed the views of %s in %.1f s", path, time.perf_counter() - started)
         except Exception as exc:  # noqa: BLE001 - a closed or deleted workspace: nothing to warm
             log.info("warm-up of %s stopped: %s", path, exc)
