@@ -750,9 +750,14 @@ def _load(cur, ds, name, profile, mapping, constants, options, say, hasher, hash
 
     if rows_valid <= 0:
         status = "refused"
+        top = cur.execute(
+            """SELECT coalesce(column_name, ''), reason, count(*) FROM rejects WHERE import_id = ?
+               GROUP BY ALL ORDER BY 3 DESC, 2 LIMIT 1""", [import_id]).fetchone()
+        why = (f" The most common reason ({top[2]:,} rows): " + (f"column {top[0]}: " if top[0] else "")
+               + f"{top[1]}." if top else "")
         message = (
-            f"{name}: none of the {rows_read:,} rows could be imported; see the rejected rows for "
-            "the reasons (often a column mapped to the wrong field or a date format)."
+            f"{name}: none of the {rows_read:,} rows could be imported.{why} See the rejected rows for "
+            "every reason (often a column mapped to the wrong field or a date format)."
         )
     else:
         status = "loaded"

@@ -565,7 +565,8 @@ def test_all_rows_bad_is_refused_but_rejects_are_kept(workspace, write_file):
     path = write_file("bad.csv", "occurred_at,channel\nyesterday,x\ntomorrow,x\n")
     report = import_file(workspace, path)
     assert report.status == "refused"
-    assert report.message.startswith("bad.csv: none of the 2 rows could be imported")
+    assert report.message.startswith("bad.csv: none of the 2 rows could be imported. The most common reason "
+                                     "(2 rows): column occurred_at: unparseable date (expected e.g. 2025-12-31 14:05).")
     assert count(workspace, "interactions") == 0
     no_format = "unparseable date (expected e.g. 2025-12-31 14:05)"  # no value showed a format
     assert rejects(workspace, report) == [
