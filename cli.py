@@ -5,6 +5,8 @@ CSV for compute).
     python -m metrics sample --workspace PATH [--members N] [--interactions N]
     python -m metrics list
     python -m metrics compute METRIC --workspace PATH [--grain month] [--from DATE] [--to DATE]
+    python -m metrics targets list|add|analyse --workspace PATH ...
+    python -m metrics trials list|add|analyse --workspace PATH ...
 
 Exit codes: 0 success (rows loaded), 1 the file was refused or the metric failed, 2 usage.
 """
@@ -187,6 +189,160 @@ def cmd_compute(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------------------------
+# Targets and trials (plans.store / plans.targets / plans.trials: the same code as the app)
+# --------------------------------------------------------------------------------------------
+def _plain(obj):
+    """A report as JSON-ready data: dataclasses as dicts, frames as records, days as 2026-07-01."""
+    import dataclasses
+    from datetime import datetime
+
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(obj, pd.DataFrame):
+        return [_plain(r) for r in obj.to_dict("records")]
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: _plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, dict):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple | np.ndarray):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, datetime | pd.Timestamp):
+        if pd.isna(obj):
+            return None
+        return obj.date().isoformat() if obj == pd.Timestamp(obj).normalize() else obj.isoformat()
+    if isinstance(obj, date):
+        return obj.isoformat()
+    if obj is pd.NaT or (isinstance(obj, float) and obj != obj) or obj is pd.NA:
+        return None
+    return obj
+
+
+def _scope(prefix: str, args: argparse.Namespace) -> dict:
+    return {k: list(getattr(args, f"{prefix}{k}") or []) for k in ("channels", "segments", "campaigns")}
+
+
+def _plans_workspace(args: argparse.Namespace):
+    path = _workspace_path(args.workspace, args.data_dir)
+    if not path.exists():
+        raise Refused(f"No workspace at {path}")
+    return _open(path)
+
+
+def cmd_targets(args: argparse.Namespace) -> int:
+    from plans import store
+    from plans.targets import target_report
+
+    con = _plans_workspace(args)
+    try:
+        if args.action == "list":
+            _print(_plain(store.list_targets(con, include_archived=args.archived)))
+        elif args.action == "add":
+            options = {"grain": args.grain} if args.grain else {}
+            ident = store.create_target(
+                con, author=args.author, metric=args.metric, target_value=args.value, start_date=args.start,
+                due_date=args.due, direction=args.direction, baseline=args.baseline, options=options,
+                owner=args.owner, note=args.note, name=args.name, **_scope("", args))
+            _print({"target_id": ident})
+        else:
+            target = store.get_target(con, args.id)
+            _print({"target": _plain(target), "report": _plain(target_report(con, target, today=args.today))})
+    except ValueError as exc:
+        return _usage(str(exc))
+    finally:
+        con.close()
+    return 0
+
+
+def cmd_trials(args: argparse.Namespace) -> int:
+    from plans import store
+    from plans.trials import analyse
+
+    con = _plans_workspace(args)
+    try:
+        if args.action == "list":
+            _print(_plain(store.list_trials(con, today=args.today)))
+        elif args.action == "add":
+            control = _scope("control_", args)
+            ident = store.create_trial(
+                con, author=args.author, name=args.name, hypothesis=args.hypothesis, change=args.change,
+                goal_metric=args.goal, start_date=args.start, end_date=args.end,
+                guardrail_metrics=args.guardrail or [], treatment=_scope("", args),
+                control=control if any(control.values()) else None, planned_split=args.split,
+                owner=args.owner, note=args.note)
+            _print({"trial_id": ident})
+        else:
+            trial = store.get_trial(con, args.id, today=args.today)
+            _print({"trial": _plain(trial), "analysis": _plain(analyse(con, trial, today=args.today))})
+    except ValueError as exc:
+        return _usage(str(exc))
+    finally:
+        con.close()
+    return 0
+
+
+def _plan_parsers(sub) -> None:
+    iso = date.fromisoformat
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--workspace", required=True)
+        p.add_argument("--today", type=iso, help="judge as of this day (default today)")
+
+    def scope(p: argparse.ArgumentParser, prefix: str = "", what: str = "") -> None:
+        for k in ("channel", "segment", "campaign"):
+            p.add_argument(f"--{prefix.replace('_', '-')}{k}", dest=f"{prefix}{k}s", action="append",
+                           help=f"{what}{k} (repeat for several)")
+
+    tg = sub.add_parser("targets", help="list, add or analyse targets").add_subparsers(dest="action", required=True)
+    common(tg.add_parser("list", help="every target"))
+    tg.choices["list"].add_argument("--archived", action="store_true", help="archived ones too")
+    add = tg.add_parser("add", help="store a target")
+    common(add)
+    add.add_argument("--author", required=True)
+    add.add_argument("--metric", required=True, help="a metric with one value per period (python -m metrics list)")
+    add.add_argument("--value", type=float, required=True, help="in the metric's unit; shares as fractions (0.15)")
+    add.add_argument("--start", type=iso, required=True)
+    add.add_argument("--due", type=iso, required=True)
+    add.add_argument("--direction", choices=["at_least", "at_most"], default="at_least")
+    add.add_argument("--baseline", type=float, help="default: the last complete period before the start")
+    add.add_argument("--grain", choices=["day", "week", "month"])
+    add.add_argument("--name", default="")
+    add.add_argument("--owner", default="")
+    add.add_argument("--note", default="")
+    scope(add)
+    an = tg.add_parser("analyse", help="a target's progress, status and projection")
+    common(an)
+    an.add_argument("id", type=int)
+    for p in tg.choices.values():
+        p.set_defaults(func=cmd_targets)
+
+    tr = sub.add_parser("trials", help="list, add or analyse trials").add_subparsers(dest="action", required=True)
+    common(tr.add_parser("list", help="every trial with its status"))
+    add = tr.add_parser("add", help="store a trial")
+    common(add)
+    add.add_argument("--author", required=True)
+    add.add_argument("--name", required=True)
+    add.add_argument("--hypothesis", required=True)
+    add.add_argument("--change", required=True, help="what the team changes")
+    add.add_argument("--goal", required=True, help="the goal metric (a trial metric: python -m metrics list)")
+    add.add_argument("--guardrail", action="append", help="a guardrail metric (repeat for several)")
+    add.add_argument("--start", type=iso, required=True)
+    add.add_argument("--end", type=iso, required=True)
+    add.add_argument("--split", type=float, help="planned share of units in the treatment (for the SRM check)")
+    add.add_argument("--owner", default="")
+    add.add_argument("--note", default="")
+    scope(add, what="treatment ")
+    scope(add, "control_", "control ")
+    an = tr.add_parser("analyse", help="before/after and treatment vs control, with verdicts")
+    common(an)
+    an.add_argument("id", type=int)
+    for p in tr.choices.values():
+        p.set_defaults(func=cmd_trials)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m metrics", description=__doc__.split("\n\n")[0])
     p.add_argument("--data-dir", help="folder of workspace files (default ./workspaces or $SOCIALCRM_DATA_DIR)")
@@ -235,6 +391,7 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_.add_argument("--option", action="append", metavar="NAME=VALUE", help="a metric option")
     cmp_.add_argument("--format", choices=["json", "csv"], default="json")
     cmp_.set_defaults(func=cmd_compute)
+    _plan_parsers(sub)
     return p
 
 

@@ -166,3 +166,71 @@ def test_cli_refuses_what_it_cannot_use_with_a_message_not_a_traceback(tmp_path,
         assert code == 1 and "is in use by another process" in json.loads(out)["message"]
     finally:
         holder.communicate("")
+
+
+def test_cli_targets_and_trials_list_add_and_analyse_as_the_app_does(ws_path):
+    from plans import store
+    from plans.targets import target_report
+    from plans.trials import analyse
+
+    w = ["--workspace", str(ws_path)]
+    code, out = run(["targets", "add", *w, "--author", "Anna", "--metric", "participation_rate", "--value", "0.2",
+                     "--start", "2026-01-01", "--due", "2026-06-30", "--grain", "week", "--channel", "forum",
+                     "--name", "Forum up"])
+    assert code == 0, out
+    tid = json.loads(out)["target_id"]
+    code, out = run(["targets", "add", *w, "--author", "Anna", "--metric", "participation_rate", "--value", "0.2",
+                     "--start", "2026-01-01", "--due", "2026-06-30", "--grain", "week", "--channel", "forum",
+                     "--name", "Forum up"])
+    assert code == 2  # the same target again is refused (exists already)
+    code, out = run(["targets", "list", *w])
+    listed = json.loads(out)
+    assert code == 0 and [t["name"] for t in listed] == ["Forum up"] and listed[0]["channels"] == ["forum"]
+    assert listed[0]["start_date"] == "2026-01-01" and listed[0]["options"] == {"grain": "week"}
+    code, out = run(["targets", "analyse", *w, str(tid), "--today", "2026-03-15"])
+    got = json.loads(out)["report"]
+    con = open_workspace(ws_path)
+    try:
+        want = target_report(con, store.get_target(con, tid), today=date(2026, 3, 15))
+    finally:
+        con.close()
+    assert code == 0 and got["status"] == want.status and got["expected_progress"] == want.expected_progress
+    assert len(got["series"]) == len(want.series)
+
+    code, out = run(["trials", "add", *w, "--author", "Bram", "--name", "Faster answers", "--hypothesis",
+                     "more agents answer faster", "--change", "3 agents added", "--goal", "first_response_hours",
+                     "--start", "2026-02-01", "--end", "2026-02-28", "--channel", "forum"])
+    assert code == 0, out
+    rid = json.loads(out)["trial_id"]
+    code, out = run(["trials", "list", *w, "--today", "2026-03-15"])
+    assert code == 0 and [(t["name"], t["status"]) for t in json.loads(out)] == [("Faster answers", "ended")]
+    code, out = run(["trials", "analyse", *w, str(rid), "--today", "2026-03-15"])
+    got = json.loads(out)["analysis"]
+    con = open_workspace(ws_path)
+    try:
+        want = analyse(con, store.get_trial(con, rid, today=date(2026, 3, 15)), today=date(2026, 3, 15))
+    finally:
+        con.close()
+    assert code == 0 and got["summary"] == want.summary
+    assert [c["verdict"] for c in got["comparisons"]] == [c.verdict for c in want.comparisons]
+    assert run(["targets", "analyse", *w, "99"])[0] == 2  # no such target: a message, exit 2
+
+
+def test_the_api_example_script_runs_on_a_workspace(tmp_path, small_sample):
+    import importlib.util
+    import shutil
+
+    path = tmp_path / "Sample.duckdb"
+    shutil.copy(small_sample, path)
+    spec = importlib.util.spec_from_file_location("api_example", "examples/api_example.py")
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    result = example.main(str(path), str(tmp_path / "out"))
+    assert result["files"] == ["growth.csv", "participation.png"] and result["months"] > 0
+    con = open_workspace(path)
+    try:
+        quick = get("quick_ratio").compute(con, Filters(), grain="month")
+    finally:
+        con.close()
+    assert result["latest_quick_ratio"] == float(quick["value"].dropna().iloc[-1])
+    assert pd.read_csv(tmp_path / "out" / "growth.csv").shape[0] == result["months"]
