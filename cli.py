@@ -24,12 +24,19 @@ from datastore.schema import DATASETS
 
 
 def _workspace_path(value: str, data_dir: str | None) -> Path:
+    """A file path ending in .duckdb is used as given; anything else is a workspace *name* in the
+    data folder, under the app's name rules (so ``../../x`` cannot write outside it)."""
     from datastore.workspace import workspace_path
 
     p = Path(value)
-    if p.suffix == ".duckdb" or len(p.parts) > 1:
+    if p.suffix == ".duckdb":
         return p
-    return workspace_path(value, data_dir)
+    if len(p.parts) > 1 and p.is_dir():
+        raise Refused(f"{p} is a folder, not a workspace file (.duckdb).")
+    try:
+        return workspace_path(value, data_dir)
+    except ValueError as exc:
+        raise Refused(f"{exc} Give a workspace name, or a file path ending in .duckdb.") from None
 
 
 def _pairs(values: list[str] | None, flag: str) -> dict[str, str]:

@@ -234,3 +234,13 @@ def test_the_api_example_script_runs_on_a_workspace(tmp_path, small_sample):
         con.close()
     assert result["latest_quick_ratio"] == float(quick["value"].dropna().iloc[-1])
     assert pd.read_csv(tmp_path / "out" / "growth.csv").shape[0] == result["months"]
+
+
+def test_a_workspace_name_follows_the_apps_rules_and_stays_in_the_data_folder(tmp_path):
+    data = tmp_path / "data"
+    code, out = run(["--data-dir", str(data), "compute", "active_members", "--workspace", "../../evil_ws"])
+    assert code == 1 and "A workspace name has 1 to 64 letters" in json.loads(out)["message"]
+    assert not list(tmp_path.rglob("evil_ws*"))  # nothing written anywhere
+    open_workspace(data / "Demo.duckdb").close()  # a name is looked up in the data folder
+    code, out = run(["--data-dir", str(data), "compute", "active_members", "--workspace", "Demo"])
+    assert code == 0, out
