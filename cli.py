@@ -239,24 +239,12 @@ def _plans_workspace(args: argparse.Namespace):
     return _open(path)
 
 
-def cmd_targets(args: argparse.Namespace) -> int:
-    from plans import store
-    from plans.targets import target_report
-
+def _on_plans(args: argparse.Namespace, body) -> int:
+    """Run ``body(con)`` on the workspace and print its result; a ValueError (validation, no such
+    record) is a usage error with its message."""
     con = _plans_workspace(args)
     try:
-        if args.action == "list":
-            _print(_plain(store.list_targets(con, include_archived=args.archived)))
-        elif args.action == "add":
-            options = {"grain": args.grain} if args.grain else {}
-            ident = store.create_target(
-                con, author=args.author, metric=args.metric, target_value=args.value, start_date=args.start,
-                due_date=args.due, direction=args.direction, baseline=args.baseline, options=options,
-                owner=args.owner, note=args.note, name=args.name, **_scope("", args))
-            _print({"target_id": ident})
-        else:
-            target = store.get_target(con, args.id)
-            _print({"target": _plain(target), "report": _plain(target_report(con, target, today=args.today))})
+        _print(body(con))
     except ValueError as exc:
         return _usage(str(exc))
     finally:
@@ -264,15 +252,34 @@ def cmd_targets(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_targets(args: argparse.Namespace) -> int:
+    from plans import store
+    from plans.targets import target_report
+
+    def body(con):
+        if args.action == "list":
+            return _plain(store.list_targets(con, include_archived=args.archived))
+        if args.action == "add":
+            ident = store.create_target(
+                con, author=args.author, metric=args.metric, target_value=args.value, start_date=args.start,
+                due_date=args.due, direction=args.direction, baseline=args.baseline,
+                options={"grain": args.grain} if args.grain else {}, owner=args.owner, note=args.note,
+                name=args.name, **_scope("", args))
+            return {"target_id": ident}
+        target = store.get_target(con, args.id)
+        return {"target": _plain(target), "report": _plain(target_report(con, target, today=args.today))}
+
+    return _on_plans(args, body)
+
+
 def cmd_trials(args: argparse.Namespace) -> int:
     from plans import store
     from plans.trials import analyse
 
-    con = _plans_workspace(args)
-    try:
+    def body(con):
         if args.action == "list":
-            _print(_plain(store.list_trials(con, today=args.today)))
-        elif args.action == "add":
+            return _plain(store.list_trials(con, today=args.today))
+        if args.action == "add":
             control = _scope("control_", args)
             ident = store.create_trial(
                 con, author=args.author, name=args.name, hypothesis=args.hypothesis, change=args.change,
@@ -280,15 +287,11 @@ def cmd_trials(args: argparse.Namespace) -> int:
                 guardrail_metrics=args.guardrail or [], treatment=_scope("", args),
                 control=control if any(control.values()) else None, planned_split=args.split,
                 owner=args.owner, note=args.note)
-            _print({"trial_id": ident})
-        else:
-            trial = store.get_trial(con, args.id, today=args.today)
-            _print({"trial": _plain(trial), "analysis": _plain(analyse(con, trial, today=args.today))})
-    except ValueError as exc:
-        return _usage(str(exc))
-    finally:
-        con.close()
-    return 0
+            return {"trial_id": ident}
+        trial = store.get_trial(con, args.id, today=args.today)
+        return {"trial": _plain(trial), "analysis": _plain(analyse(con, trial, today=args.today))}
+
+    return _on_plans(args, body)
 
 
 def _plan_parsers(sub) -> None:

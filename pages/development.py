@@ -148,11 +148,10 @@ def lifetime_value() -> None:
     rate = float(d[2].number_input("Yearly discount rate", 0.0, 0.5, 0.10, step=0.01, key="dev_rate", format="%.2f",
                                    help="Future purchases are discounted monthly at this yearly rate."))
     options = ClvOptions(unit=unit, horizon_months=horizon, discount_rate=rate)
-    cv = db.stored_view("development_clv", ctx.workspace, ctx.filters, options)
+    cv, busy = db.stored_view("development_clv", ctx.workspace, ctx.filters, options)
     if cv is None and not st.session_state.get("dev_clv_on"):
         # The fit takes seconds on large data: the rest of the page does not wait for it. The
         # background warm-up fits the default settings after each import, so usually it is there.
-        busy = db.view_pending("development_clv", ctx.workspace, ctx.filters, options)
         st.caption("The model is fitted on every customer in the range, which takes a few seconds on large data"
                    + (" (it is being fitted in the background now)." if busy else "."))
         if not st.button("Fit the lifetime-value model", key="dev_clv_fit", icon=":material/play_arrow:",

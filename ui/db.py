@@ -106,17 +106,12 @@ def _view(path: str, key: view_cache.Key, page: str, filters, settings):
 
 
 def stored_view(page: str, workspace: str, filters, settings=None):
-    """The view if it is computed already (in this process or on disk), else None: for a part of a
-    page that is worth computing only when asked (the lifetime-value fit)."""
+    """(the view if it is computed already — on disk — else None, whether the background warm-up is
+    computing it now): for a part of a page worth computing only when asked (the lifetime-value fit)."""
     con = root(workspace)
     key = view_cache.key(con, page)
-    return view_cache.peek(con, page, filters, settings, k=key)
-
-
-def view_pending(page: str, workspace: str, filters, settings=None) -> bool:
-    """Whether the background warm-up is computing this view now."""
-    con = root(workspace)
-    return view_cache.pending(con, page, filters, settings)
+    found = view_cache.peek(con, page, filters, settings, k=key)
+    return found, found is None and view_cache.pending(con, page, filters, settings, k=key)
 
 
 def forget(name: str) -> None:
