@@ -17,13 +17,13 @@ import csv
 import hashlib
 import io
 import json
-import os
+import shutil
 import tempfile
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
@@ -37,6 +37,7 @@ from datastore.workspace import bump_data_version, time_zone
 
 Progress = Callable[[float, str], None]
 IMPORT_MEMORY_LIMIT = "1GB"  # DuckDB's buffer memory while importing; the rest spills to disk
+EARLIEST_DATE = date(1990, 1, 1)
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,18 @@ class ImportOptions:
     date_format: str | None = None  # one strptime format for every date field
     date_formats: dict[str, list[str]] | None = None  # per canonical field
     dedupe: bool = True  # False: load rows even when identical ones are stored already
+    # Dates outside [earliest, latest] are rejected (a year 9999 or 1900 is a typo or a
+    # placeholder, not a contact moment). None: 1990-01-01 and one year after today.
+    earliest: date | None = None
+    latest: date | None = None
+
+    def window(self) -> tuple[date, date]:
+        today = date.today()
+        try:
+            next_year = today.replace(year=today.year + 1)
+        except ValueError:  # 29 February
+            next_year = today.replace(year=today.year + 1, day=28)
+        return self.earliest or EARLIEST_DATE, self.latest or next_year
 
 
 @dataclass(frozen=True)
@@ -62,6 +75,7 @@ class FileProfile:
     quote: str
     columns: list[str]
     header: list[str]
+    skip: int  # empty lines before the header
     dataset: str
     mapping: dict[str, str]
     constants: dict[str, str]
@@ -178,6 +192,11 @@ def _inspect_file(path: str | Path, *, file_name: str | None, dataset: str | Non
     if not records:
         raise FileRefused(f"{name} is empty: there is nothing to import.")
     header = records[0]
+    skip = 0
+    for line in text.splitlines():
+        if line.strip():
+            break
+        skip += 1
     columns, warnings = sniff.unique_names(header)
     data_rows = records[1:]
     if not data_rows and size <= len(head):
@@ -192,7 +211,7 @@ def _inspect_file(path: str | Path, *, file_name: str | None, dataset: str | Non
     date_formats = _detect_formats(proposal, columns, data_rows, dialect.delimiter, decimal, options)
     return FileProfile(
         file_name=name, size=size, encoding=encoding, delimiter=dialect.delimiter,
-        quote=dialect.quote, columns=columns, header=header, dataset=proposal.dataset,
+        quote=dialect.quote, columns=columns, header=header, skip=skip, dataset=proposal.dataset,
         mapping=proposal.mapping, constants=proposal.constants, signature=proposal.signature,
         refuse=proposal.refuse, decimal=decimal, date_formats=date_formats, warnings=warnings,
         sample=sample, scores=proposal.scores,
@@ -286,6 +305,8 @@ def typed_select(
     decimal: str,
     date_formats: dict[str, list[str]],
     tz: str,
+    window: tuple[date, date] | None = None,
+    order_check: dict[str, list[str]] | None = None,
 ) -> str:
     """SELECT producing, per record of ``source`` (columns c0..cN, all text, in file order):
     one ``v_<field>`` per canonical field, ``errs`` (list of {col, raw, reason}, empty
@@ -293,10 +314,16 @@ def typed_select(
 
     Layers: conv (each conversion evaluated once, raw cells kept as r_<field>), fixed (defaults
     and derived fields), checked (a cell is bad when it holds something but converted to NULL;
-    the list of reasons is only built for bad rows)."""
+    the list of reasons is only built for bad rows).
+
+    ``window`` rejects dates outside it; ``order_check`` (field -> the formats with day and month
+    swapped) adds a column ``o_<field>``: 1 when only the chosen formats read the cell, 2 when
+    only the swapped ones do, else 0, so the whole column can settle day-first or month-first."""
     pos = {c: i for i, c in enumerate(columns)}
     mapped_cols = set(mapping.values())
-    pre, nums, values, raws, checks = [], [], [], [], []
+    pre, nums, values, raws, checks, orders = [], [], [], [], [], []
+    window = window or ImportOptions().window()
+    order_check = order_check or {}
     for f in FIELDS[dataset]:
         if f.name in mapping:
             ref = f"c{pos[mapping[f.name]]}"
@@ -320,6 +347,18 @@ def typed_select(
         )
         if convert.can_fail(f.kind) or f.required:
             raws.append(f"{t} AS r_{f.name}")
+        if f.name in order_check:
+            alt = convert.value_expr(f.kind, t, "", formats=order_check[f.name], time_zone=tz)
+            raws.append(f"{alt} AS a_{f.name}")
+            orders.append(f"CAST(CASE WHEN v_{f.name} IS NOT NULL AND a_{f.name} IS NULL THEN 1 "
+                          f"WHEN v_{f.name} IS NULL AND a_{f.name} IS NOT NULL THEN 2 ELSE 0 END AS UTINYINT) "
+                          f"AS o_{f.name}")
+        if f.kind in ("timestamp", "date"):
+            lo, hi = window
+            checks.append((f"(CASE WHEN v_{f.name} IS NULL THEN FALSE ELSE "
+                           f"v_{f.name} < DATE '{lo.isoformat()}' OR v_{f.name} >= DATE '{hi.isoformat()}' + 1 END)",
+                           f"{{'col': {convert.q(label)}, 'raw': r_{f.name}, 'reason': "
+                           f"{convert.q(f'date outside {lo.isoformat()} – {hi.isoformat()} (a typo or a placeholder date?)')}}}"))
         if convert.can_fail(f.kind):
             why = convert.reason(f.kind, decimal=decimal, formats=formats)
             # Fields that get a default or a derived value are checked before that (p_<field>).
@@ -350,7 +389,7 @@ def typed_select(
         f"num AS (SELECT *{''.join(', ' + x for x in nums)} FROM pre), "
         f"conv AS (SELECT {', '.join(values + raws)}, extra FROM num), "
         f"fixed AS ({fixed}) "
-        f"SELECT {', '.join('v_' + n for n in names)}, extra, "
+        f"SELECT {', '.join(['v_' + n for n in names] + orders)}, extra, "
         f"CASE WHEN {bad} THEN list_filter([{errs}], lambda e: e IS NOT NULL) "
         f"ELSE []::STRUCT(col VARCHAR, raw VARCHAR, reason VARCHAR)[] END AS errs, "
         f"{row_hash_sql(dataset)} AS row_hash FROM fixed"
@@ -390,24 +429,201 @@ def _sql_type(kind: str) -> str:
     return SQL_TYPE[kind]
 
 
-def csv_source(path: str | Path, columns: list[str], delimiter: str, quote: str) -> str:
-    """read_csv over a UTF-8 file, every column as text named c0..cN, header skipped."""
+def csv_source(path: str | Path, columns: list[str], delimiter: str, quote: str, skip: int = 0) -> str:
+    """read_csv over a UTF-8 file, every column as text named c0..cN, header (after ``skip``
+    empty lines) skipped."""
     cols = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(columns))) + "}"
     return (
         f"read_csv({convert.q(str(path))}, delim={convert.q(delimiter)}, quote={convert.q(quote)}, "
-        f"escape={convert.q(quote)}, header=true, auto_detect=false, columns={cols}, "
+        f"escape={convert.q(quote)}, header=true, skip={int(skip)}, auto_detect=false, columns={cols}, "
         "null_padding=false, store_rejects=true, max_line_size=20000000, strict_mode=true)"
     )
 
 
 # --- import ------------------------------------------------------------------------------------
 
-def _sha256(path: Path, out: dict) -> None:
+def _read_through(path: Path, out: dict, count_lines: bool) -> None:
+    """One pass over the file's bytes (in a thread, next to DuckDB's read): its SHA-256 and,
+    for ASCII-compatible encodings, its physical and empty lines (``sniff.scan_lines``)."""
     h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 22):
-            h.update(chunk)
+
+    def chunks():
+        with open(path, "rb") as f:
+            while chunk := f.read(1 << 22):
+                h.update(chunk)
+                yield chunk
+
+    if count_lines:
+        sniff.scan_lines(chunks(), out)
+    else:
+        for _ in chunks():
+            pass
     out["hash"] = h.hexdigest()
+
+
+_WRITE_LOCKS: dict[str, threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def write_lock(con: duckdb.DuckDBPyConnection) -> threading.Lock:
+    """The lock that puts imports and undos of one workspace file in a row (in this process;
+    DuckDB's file lock keeps other processes out). Two at once collided on the import id."""
+    path = con.execute("SELECT coalesce(path, database_name) FROM duckdb_databases() "
+                       "WHERE database_name = current_database()").fetchall()[0][0]
+    with _LOCKS_GUARD:
+        return _WRITE_LOCKS.setdefault(str(path), threading.Lock())
+
+
+@dataclass
+class _Staged:
+    cur: duckdb.DuckDBPyConnection
+    formats: dict[str, list[str]]
+    structural: pd.DataFrame  # rows the reader could not split, lines numbered as in the file
+    notes: list[str]
+    extra: dict
+
+
+_UNTERMINATED = "a quote opened in this row is never closed; the row was left out and the rows after it were read"
+
+
+def _swapped(formats: list[str]) -> list[str] | None:
+    """The same formats with day and month swapped, when the order is a guess ('%d/%m/%Y')."""
+    if not any(f.startswith(("%d", "%m")) and "%d" in f and "%m" in f for f in formats):
+        return None
+    return [f.replace("%d", "\0").replace("%m", "%d").replace("\0", "%m") for f in formats]
+
+
+def _stage(con, cur, path: Path, tmp: Path, profile: FileProfile, ds: str, mapping, constants, formats,
+           options: ImportOptions, say) -> _Staged:
+    """Read the whole file into the temp table ``_stage0`` (one parallel DuckDB pass), and read it
+    again, corrected, when that pass shows the file needs it:
+
+    - mixed \\n and \\r\\n line ends stop DuckDB's strict reader: a copy with one style is read;
+    - a quote that is never closed swallows the rest of the file: that row is left out (and
+      rejected) and the file is read again, so every other row is read;
+    - lines that are not UTF-8 in a UTF-8 file (or UTF-8 lines in a Windows-1252 file) are decoded
+      line by line;
+    - dates read day-first that only make sense month-first in the whole column (or the other way
+      round) are read again with the order the column settles.
+    """
+    notes: list[str] = []
+    extra: dict = {}
+    removed: list[int] = []  # physical lines left out, numbered as in the original file
+    removed_rows: list[dict] = []
+    source = path
+    if not sniff.is_duckdb_encoding(profile.encoding):
+        say(0.05, f"Converting from {profile.encoding} to UTF-8")
+        source = tmp / "utf8.csv"
+        if sniff.is_single_byte(profile.encoding) and not options.encoding:  # a chosen encoding is obeyed
+            stats = sniff.decode_mixed(path, source, profile.encoding)
+            if stats["utf8_lines"]:
+                notes.append(f"{stats['utf8_lines']:,} line(s) are UTF-8 in a {profile.encoding} file (first: line "
+                             f"{stats['first_utf8_line']}); each line was decoded in its own encoding, so 'café' "
+                             "stays 'café'.")
+        else:
+            sniff.transcode_to_utf8(path, source, profile.encoding)
+    tz = time_zone(cur)
+    newlines_fixed = mixed_fixed = order_fixed = False
+    formats = dict(formats)
+    structural = pd.DataFrame()
+
+    def original(line: int) -> int:
+        for r in sorted(removed):
+            if line >= r:
+                line += 1
+        return line
+
+    def fresh():
+        nonlocal cur
+        cur.close()
+        cur = con.cursor()  # reject tables and temp tables are per cursor
+
+    for _attempt in range(24):
+        swaps = {f: alt for f, fm in formats.items() if (alt := _swapped(fm))} if not order_fixed else {}
+        select = typed_select(
+            csv_source(source, profile.columns, profile.delimiter, profile.quote, skip=profile.skip),
+            profile.columns, ds, mapping, constants, decimal=profile.decimal, date_formats=formats, tz=tz,
+            window=options.window(), order_check=swaps,
+        )
+        say(0.15, "Reading and checking every row")
+        try:
+            # One parallel pass over the file into a per-cursor temp table, before the
+            # transaction: staged inside it, the rows would sit in transaction-local storage
+            # and the final insert took 3x longer. Nothing persistent is written here.
+            cur.execute(f"CREATE OR REPLACE TEMP TABLE _stage0 AS {select}")
+        except duckdb.InvalidInputException as exc:
+            if newlines_fixed or "state machine reached an invalid state" not in str(exc):
+                raise
+            # DuckDB's strict reader (needed to report rows with too many cells) stops at a file
+            # that mixes \n and \r\n line ends: read a copy with one style instead.
+            say(0.15, "Rewriting mixed line endings")
+            fixed = tmp / "newlines.csv"
+            sniff.transcode_to_utf8(source, fixed, "utf-8-sig", normalise_newlines=True)
+            source, newlines_fixed = fixed, True
+            fresh()
+            continue
+        structural = _structural_rejects(cur)
+        kinds = structural["error_type"].astype(str).str.upper()
+        open_quote = structural[(kinds == "UNQUOTED VALUE")
+                                & structural["error_message"].astype(str).str.contains("unterminated")]
+        if len(open_quote) and len(removed) < 20:
+            line = int(open_quote["line"].min())
+            text = str(open_quote.sort_values("line")["csv_line"].iloc[0]).split("\n")[0]
+            removed_rows.append({"line": original(line), "column_name": None, "csv_line": text,
+                                 "error_type": "UNTERMINATED", "error_message": _UNTERMINATED})
+            removed.append(original(line))
+            say(0.15, f"Leaving out line {original(line)}: a quote there is never closed")
+            nxt = tmp / f"without-{len(removed)}.csv"
+            sniff.drop_lines(source, nxt, {line})
+            source = nxt
+            fresh()
+            continue
+        if not mixed_fixed and kinds.isin(["INVALID UNICODE", "INVALID ENCODING"]).any() \
+                and sniff.is_duckdb_encoding(profile.encoding) and not options.encoding:
+            say(0.15, "Decoding the lines that are not UTF-8 one by one")
+            nxt = tmp / "mixed.csv"
+            stats = sniff.decode_mixed(source, nxt, "cp1252")
+            notes.append(f"{stats['other_lines']:,} line(s) are not UTF-8 in a UTF-8 file (first: line "
+                         f"{stats['first_other_line']}); they were read as Windows-1252.")
+            source, mixed_fixed = nxt, True
+            fresh()
+            continue
+        if swaps:
+            counts = cur.execute("SELECT " + ", ".join(
+                f"count(*) FILTER (o_{f} = 1), count(*) FILTER (o_{f} = 2)" for f in swaps
+            ) + " FROM _stage0").fetchall()[0]
+            order_fixed = True
+            changed = False
+            for i, (f, alt) in enumerate(swaps.items()):
+                keep, swap = int(counts[2 * i]), int(counts[2 * i + 1])
+                col = mapping.get(f, f)
+                if swap > keep:
+                    formats[f], changed = alt, True
+                    keep, swap = swap, keep
+                order = "day-first" if formats[f][0].startswith("%d") else "month-first"
+                extra.setdefault("date_order", {})[f] = order
+                shown = convert.example(formats[f][0])
+                if keep and swap:
+                    notes.append(f"Dates in '{col}' are read {order} ({shown}): {keep:,} values can only be read that "
+                                 f"way, {swap:,} only the other way (those rows are rejected).")
+                elif keep:
+                    notes.append(f"Dates in '{col}' are read {order} ({shown}): {keep:,} values in the column "
+                                 "can only be read that way.")
+                else:
+                    notes.append(f"Dates in '{col}' are read {order} ({shown}), but no value in the whole column "
+                                 "settles it (no day above 12): check a few dates, and choose the date format "
+                                 "under 'Change what was detected' if they are wrong.")
+            if changed:
+                say(0.15, "Reading the dates again in the order the whole column shows")
+                fresh()
+                continue
+        break
+    if removed_rows:
+        structural = structural.assign(line=structural["line"].map(lambda x: original(int(x))))
+        structural = pd.concat([pd.DataFrame(removed_rows), structural], ignore_index=True)
+    # A row DuckDB reports once per surplus or missing cell is one rejected row.
+    structural = structural.sort_values("line").drop_duplicates("line", keep="first")
+    return _Staged(cur, formats, structural, notes, extra)
 
 
 def _next_import_id(cur: duckdb.DuckDBPyConnection) -> int:
@@ -451,11 +667,11 @@ def import_file(
     name = file_name or path.name
     say = progress or (lambda _f, _t: None)
     hashed: dict = {}
-    hasher = threading.Thread(target=_sha256, args=(path, hashed), daemon=True)
-    hasher.start()
+    hasher = threading.Thread()  # replaced once the encoding is known
 
     def refused(message: str, ds: str | None = None, **kw) -> ImportReport:
-        hasher.join()
+        if hasher.ident:
+            hasher.join()
         report = ImportReport(name, ds or dataset or "?", "refused", message,
                               seconds=time.perf_counter() - started, **kw)
         return report
@@ -466,6 +682,9 @@ def import_file(
     except FileRefused as exc:
         return refused(str(exc))
     ds = profile.dataset
+    hasher = threading.Thread(target=_read_through, daemon=True,
+                              args=(path, hashed, not profile.encoding.lower().startswith("utf-16")))
+    hasher.start()
     if mapping is None and profile.refuse:
         return refused(f"{name}: {profile.refuse}", ds)
     use_mapping = dict(profile.mapping if mapping is None else mapping)
@@ -482,54 +701,28 @@ def import_file(
         )
 
     tmp_dir = tempfile.mkdtemp(prefix="socialcrm-import-")
-    source_path = path
+    lock = write_lock(con)
+    if not lock.acquire(blocking=False):
+        say(0.02, "Waiting for another import or undo in this workspace to finish")
+        lock.acquire()
     cur = con.cursor()
     # A large file is staged in full: cap DuckDB's memory for the import so the staging table
-    # spills to disk instead of growing with the file (restored afterwards).
+    # spills to disk instead of growing with the file (restored afterwards, under the lock, so
+    # two imports never restore each other's cap).
     previous_limit = cur.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
     cur.execute(f"SET memory_limit = '{IMPORT_MEMORY_LIMIT}'")
     try:
-        if not sniff.is_duckdb_encoding(profile.encoding):
-            say(0.05, f"Converting from {profile.encoding} to UTF-8")
-            source_path = Path(tmp_dir) / "utf8.csv"
-            try:
-                sniff.transcode_to_utf8(path, source_path, profile.encoding)
-            except UnicodeDecodeError as exc:
-                return refused(
-                    f"{name} is not valid {profile.encoding} (byte {exc.start}); "
-                    "choose another encoding.", ds)
-        say(0.15, "Reading and checking every row")
-        tz = time_zone(cur)
-        for attempt in (1, 2):
-            select = typed_select(
-                csv_source(source_path, profile.columns, profile.delimiter, profile.quote),
-                profile.columns, ds, use_mapping, use_constants,
-                decimal=profile.decimal, date_formats=formats, tz=tz,
-            )
-            try:
-                # One parallel pass over the file into a per-cursor temp table, before the
-                # transaction: staged inside it, the rows would sit in transaction-local storage
-                # and the final insert took 3x longer. Nothing persistent is written here.
-                cur.execute(f"CREATE OR REPLACE TEMP TABLE _stage0 AS {select}")
-                break
-            except duckdb.InvalidInputException as exc:
-                if attempt == 2 or "state machine reached an invalid state" not in str(exc):
-                    raise
-            # DuckDB's strict reader (needed to report rows with too many cells) stops at a file
-            # that mixes \n and \r\n line ends: read a copy with one style instead.
-            say(0.15, "Rewriting mixed line endings")
-            fixed = Path(tmp_dir) / "newlines.csv"
-            try:
-                sniff.transcode_to_utf8(source_path, fixed, "utf-8-sig", normalise_newlines=True)
-            except UnicodeDecodeError as exc:
-                return refused(f"{name} is not valid {profile.encoding} (byte {exc.start}); "
-                               "choose another encoding.", ds)
-            source_path = fixed
-            cur.close()
-            cur = con.cursor()  # a fresh cursor: reject tables are per cursor
+        try:
+            staged = _stage(con, cur, path, Path(tmp_dir), profile, ds, use_mapping, use_constants, formats,
+                            options, say)
+        except UnicodeDecodeError as exc:
+            return refused(f"{name} is not valid {profile.encoding} (byte {exc.start}); "
+                           "choose another encoding.", ds)
+        cur, formats = staged.cur, staged.formats
         cur.execute("BEGIN TRANSACTION")
         try:
-            report = _load(cur, ds, name, profile, use_mapping, use_constants, options, say, hasher, hashed, formats)
+            report = _load(cur, ds, name, profile, use_mapping, use_constants, options, say, hasher, hashed,
+                           staged)
         except Exception:
             cur.execute("ROLLBACK")
             raise
@@ -544,12 +737,17 @@ def import_file(
                             mapping=use_mapping, constants=use_constants,
                             seconds=time.perf_counter() - started)
     finally:
-        cur.execute(f"SET memory_limit = {convert.q(previous_limit)}")
-        cur.close()
-        hasher.join()
-        for p in Path(tmp_dir).glob("*"):
-            p.unlink()
-        os.rmdir(tmp_dir)
+        try:
+            # current_setting() rounds ('18.8 GiB' set back reads '18.7 GiB'): reset to the
+            # default first and set the previous text only when it was not the default.
+            cur.execute("RESET memory_limit")
+            if cur.execute("SELECT current_setting('memory_limit')").fetchall()[0][0] != previous_limit:
+                cur.execute(f"SET memory_limit = {convert.q(previous_limit)}")
+            cur.close()
+        finally:
+            lock.release()
+            hasher.join()
+            shutil.rmtree(tmp_dir, ignore_errors=True)
 
 
 def _plain(exc: Exception) -> str:
@@ -580,20 +778,24 @@ _STRUCTURAL_REASON = {
 }
 
 
-def _load(cur, ds, name, profile, mapping, constants, options, say, hasher, hashed, formats) -> ImportReport:
+def _load(cur, ds, name, profile, mapping, constants, options, say, hasher, hashed, staged: _Staged) -> ImportReport:
     """Everything after staging, inside the import's transaction. ``_stage0`` holds the staged
     rows in file order (a row_number() window would make the staging pass serial), so a row's
     record number is its rowid counted from the first one."""
     names = field_names(ds)
     base = cur.execute("SELECT coalesce(min(rowid), 0) FROM _stage0").fetchall()[0][0]
     cur.execute(f"CREATE OR REPLACE TEMP VIEW _stage AS SELECT rowid - {int(base)} + 1 AS rn, * FROM _stage0")
-    structural = _structural_rejects(cur)
+    structural, formats = staged.structural, staged.formats
     cur.execute("SELECT count(*), count(*) FILTER (len(errs) > 0) FROM _stage")
     rows_staged, rows_bad = cur.fetchall()[0]
     rows_read = int(rows_staged) + len(structural)
-    warnings = list(profile.warnings)
+    warnings = list(profile.warnings) + staged.notes
+    hasher.join()
+    blank = int(hashed.get("blank", 0))
+    if blank:
+        warnings.append(f"{blank:,} empty line(s) skipped" + (
+            f" (the first {profile.skip} before the header)." if profile.skip else "."))
     if rows_read == 0:
-        hasher.join()
         return ImportReport(name, ds, "refused", f"{name} has only a header row and no data to import.",
                             mapping=mapping, constants=constants)
 
@@ -710,28 +912,33 @@ def _load(cur, ds, name, profile, mapping, constants, options, say, hasher, hash
         ).fetchall()[0][0]
 
     say(0.9, "Recording rejected rows")
-    # Row numbers as a spreadsheet shows them: header = row 1. Rows DuckDB's reader skipped
-    # shift the records after them.
-    bad_lines = sorted(int(x) for x in structural["line"].tolist()) if len(structural) else []
+    # Row numbers are the file's line numbers, as a spreadsheet or editor shows them (header =
+    # row 1 after any empty lines above it): record rn is the rn-th line after the header that
+    # the reader did not skip (empty lines) or reject as unsplittable.
+    header_line = profile.skip + 1
+    skipped = sorted({int(x) for x in structural["line"].tolist()} if len(structural) else set())
+    skipped = sorted(set(skipped) | {b for b in hashed.get("blank_lines", []) if b > header_line})
     conflicts = " UNION ALL SELECT rn, unnest(errs) AS e FROM _conflict" if ds == "members" else ""
     cur.execute(
         f"""INSERT INTO rejects
-            SELECT {import_id}, rn + 1, e.col, left(e.raw, 500), e.reason
+            SELECT {import_id}, rn + {header_line}, e.col, left(e.raw, 500), e.reason
             FROM (SELECT rn, unnest(errs) AS e FROM _stage WHERE len(errs) > 0{conflicts})"""
     )
-    if bad_lines:
-        shifts = [line - j for j, line in enumerate(bad_lines, start=1)]  # rn from which +1 applies
+    if skipped:
+        # record rn lies after skipped line s_j when rn >= s_j - header_line - j + 1
+        shifts = [line - header_line - j + 1 for j, line in enumerate(skipped, start=1)]
         cur.execute(
             f"""UPDATE rejects SET row_number = row_number + (
-                  SELECT count(*) FROM (SELECT unnest($s) AS b) WHERE rejects.row_number - 1 >= b)
+                  SELECT count(*) FROM (SELECT unnest($s) AS b) WHERE rejects.row_number - {header_line} >= b)
                 WHERE import_id = {import_id}""",
             {"s": shifts},
         )
+    if len(structural):
         for rec in structural.itertuples(index=False):
             reason = _STRUCTURAL_REASON.get(str(rec.error_type).upper(), str(rec.error_message).split("\n")[0])
             cur.execute(
                 "INSERT INTO rejects VALUES (?, ?, ?, ?, ?)",
-                [import_id, int(rec.line), None, str(rec.csv_line)[:500], reason],
+                [import_id, int(rec.line), None, str(rec.csv_line).lstrip("\r\n")[:500], reason],
             )
     rows_rejected = int(rows_bad) + len(structural) + int(conflict_rejects)
     rows_valid = rows_read - rows_rejected
@@ -774,7 +981,9 @@ def _load(cur, ds, name, profile, mapping, constants, options, say, hasher, hash
         rows_duplicate, int(rows_updated), tuple(warnings), mapping, constants,
     )
     extra = {"encoding": profile.encoding, "delimiter": profile.delimiter, "decimal": profile.decimal,
-             "date_formats": formats}
+             "date_formats": formats, **staged.extra}
+    if "lines" in hashed:
+        extra["lines"] = {"physical": hashed["lines"], "empty": blank}
     _log(cur, import_id, report, content_hash, options, extra)
     if status == "loaded":
         bump_data_version(cur)  # the import log changed: pages listing imports must see it
@@ -797,6 +1006,11 @@ def journal(cur: duckdb.DuckDBPyConnection, import_id: int, dataset: str, kind: 
 
 def undo_import(con: duckdb.DuckDBPyConnection, import_id: int) -> int:
     """Delete exactly the rows import ``import_id`` added; returns how many."""
+    with write_lock(con):
+        return _undo(con, import_id)
+
+
+def _undo(con: duckdb.DuckDBPyConnection, import_id: int) -> int:
     cur = con.cursor()
     try:
         rows = cur.execute("SELECT dataset, status FROM imports WHERE import_id = ?", [import_id]).fetchall()

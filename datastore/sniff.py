@@ -100,6 +100,12 @@ def _control_ratio(text: str) -> float:
     return bad / len(text)
 
 
+def is_single_byte(encoding: str) -> bool:
+    """A Western single-byte code page (every byte is a character): mixed UTF-8 lines are
+    possible and are decoded per line."""
+    return codecs.lookup(encoding).name in ("cp1252", "latin-1", "iso8859-1", "iso8859-15", "cp850")
+
+
 def is_duckdb_encoding(encoding: str) -> bool:
     return encoding.replace("_", "-").lower() in ("utf-8", "utf-8-sig", "utf8")
 
@@ -114,6 +120,96 @@ def transcode_to_utf8(
         dst, "w", encoding="utf-8", newline=""
     ) as fout:
         shutil.copyfileobj(fin, fout, 1 << 22)
+
+
+_NON_ASCII_LINE = re.compile(rb"[^\n]*[\x80-\xff][^\n]*")
+
+
+def decode_mixed(src: str | Path, dst: str | Path, encoding: str) -> dict:
+    """Stream ``src`` into a UTF-8 file ``dst``, deciding per line: a line that is valid UTF-8 is
+    UTF-8, any other line is ``encoding`` (a Western single-byte code page). Exports pasted
+    together from two systems mix the two; decoding the whole file one way turns 'café' into
+    'cafÃ©' on the other lines. Only lines with non-ASCII bytes are looked at one by one.
+    Returns how many lines were read each way and the first line of the minority kind."""
+    stats = {"utf8_lines": 0, "other_lines": 0, "first_utf8_line": None, "first_other_line": None}
+    lines_before = 0
+    with open(src, "rb") as fin, open(dst, "wb") as fout:
+        rest = b""
+        while True:
+            block = fin.read(1 << 22)
+            data = rest + block
+            if not block:
+                cut = len(data)
+            else:
+                cut = data.rfind(b"\n") + 1
+                if cut == 0:
+                    rest = data
+                    continue
+            chunk, rest = data[:cut], data[cut:]
+            if not chunk.isascii():
+                out, pos = [], 0
+                for m in _NON_ASCII_LINE.finditer(chunk):
+                    out.append(chunk[pos:m.start()])
+                    line = m.group()
+                    try:
+                        line.decode("utf-8")
+                        kind = "utf8"
+                        out.append(line)
+                    except UnicodeDecodeError:
+                        kind = "other"
+                        out.append(line.decode(encoding, errors="replace").encode("utf-8"))
+                    stats[f"{kind}_lines"] += 1
+                    if stats[f"first_{kind}_line"] is None:
+                        stats[f"first_{kind}_line"] = lines_before + chunk.count(b"\n", 0, m.start()) + 1
+                    pos = m.end()
+                out.append(chunk[pos:])
+                fout.write(b"".join(out))
+            else:
+                fout.write(chunk)
+            lines_before += chunk.count(b"\n")
+            if not block:
+                break
+    return stats
+
+
+def drop_lines(src: str | Path, dst: str | Path, lines: set[int]) -> None:
+    """Copy ``src`` to ``dst`` without the given physical lines (1-based, split at \\n)."""
+    with open(src, "rb") as fin, open(dst, "wb") as fout:
+        for i, line in enumerate(fin, start=1):
+            if i not in lines:
+                fout.write(line)
+
+
+_BLANK = re.compile(rb"(?<=\n)\r?\n")
+
+
+def scan_lines(chunks, facts: dict, keep: int = 10_000, quote: bytes = b'"') -> None:
+    """Count the physical lines of a file given as consecutive byte chunks, and the empty ones
+    outside quoted cells (CSV readers skip them without a word); the line numbers of the first
+    ``keep`` empty lines are kept. A line is inside a quoted cell when an odd number of quote
+    characters precede it (an escaped quote is two). ASCII-compatible encodings only (not UTF-16)."""
+    lines, blank, where = 0, 0, []
+    prev, base = b"\n", -1  # a virtual line end before line 1: a file may start with an empty line
+    quotes = 0  # quote characters before ``data``
+    last = b""
+    for chunk in chunks:
+        if not chunk:
+            continue
+        data = prev + chunk
+        for m in _BLANK.finditer(data):
+            if m.end() <= len(prev):
+                continue  # seen with the previous chunk
+            if (quotes + data.count(quote, 0, m.start())) % 2:
+                continue  # an empty line inside a quoted cell is part of the cell
+            blank += 1
+            if len(where) < keep:
+                where.append(base + data.count(b"\n", 0, m.start()) + 1)
+        lines += chunk.count(b"\n")
+        quotes += data.count(quote) - data[-2:].count(quote)
+        prev = data[-2:]
+        base = lines - prev.count(b"\n")
+        last = chunk[-1:]
+    facts.update(lines=lines + (1 if last not in (b"\n", b"") else 0), blank=blank, blank_lines=where)
 
 
 def decode_head(head: bytes, encoding: str) -> str:
