@@ -104,6 +104,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     options = ImportOptions(
         encoding=args.encoding, delimiter=args.delimiter, decimal=args.decimal,
         date_format=args.date_format, dedupe=not args.keep_duplicates,
+        earliest=args.earliest_date, latest=args.latest_date,
     )
     _input_file(args.file)
     con = _open(_workspace_path(args.workspace, args.data_dir))
@@ -368,6 +369,10 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--decimal", choices=[",", "."])
     imp.add_argument("--date-format", help="strptime format, e.g. %%d-%%m-%%Y %%H:%%M")
     imp.add_argument("--keep-duplicates", action="store_true", help="load rows even if stored before")
+    imp.add_argument("--earliest-date", type=date.fromisoformat, metavar="YYYY-MM-DD",
+                     help="reject rows dated before this (default 1990-01-01)")
+    imp.add_argument("--latest-date", type=date.fromisoformat, metavar="YYYY-MM-DD",
+                     help="reject rows dated after this (default: one year after today)")
     imp.add_argument("file")
     imp.set_defaults(func=cmd_import)
 

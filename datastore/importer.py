@@ -604,10 +604,10 @@ def _stage(con, cur, path: Path, tmp: Path, profile: FileProfile, ds: str, mappi
                 extra.setdefault("date_order", {})[f] = order
                 shown = convert.example(formats[f][0])
                 if keep and swap:
-                    notes.append(f"Dates in '{col}' are read {order} ({shown}): {keep:,} values can only be read that "
+                    notes.append(f"Dates in '{col}' are read {order} ({shown}): {keep:,} value(s) can only be read that "
                                  f"way, {swap:,} only the other way (those rows are rejected).")
                 elif keep:
-                    notes.append(f"Dates in '{col}' are read {order} ({shown}): {keep:,} values in the column "
+                    notes.append(f"Dates in '{col}' are read {order} ({shown}): {keep:,} value(s) in the column "
                                  "can only be read that way.")
                 else:
                     notes.append(f"Dates in '{col}' are read {order} ({shown}), but no value in the whole column "
@@ -1041,7 +1041,9 @@ def list_imports(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     try:
         return cur.execute(
             """SELECT import_id, imported_at, file_name, dataset, status, rows_read, rows_loaded,
-                      rows_rejected, rows_duplicate, rows_updated, message
+                      rows_rejected, rows_duplicate, rows_updated,
+                      nullif(replace(regexp_replace(CAST(json_extract(options, '$.date_order') AS VARCHAR),
+                                                    '[{}"]', '', 'g'), ':', ': '), '') AS date_order, message
                FROM imports ORDER BY import_id DESC"""
         ).df()
     finally:

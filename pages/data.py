@@ -208,6 +208,8 @@ with tab_history:
             "rows_rejected": st.column_config.NumberColumn("rejected", format="localized"),
             "rows_duplicate": st.column_config.NumberColumn("duplicates", format="localized"),
             "rows_updated": st.column_config.NumberColumn("updated", format="localized"),
+            "date_order": st.column_config.TextColumn(
+                "dates read", help="Day-first or month-first, as the whole date column showed it."),
         })
         download(history, "import-history", key="hist")
         undoable = history[history["status"] == "loaded"].set_index("import_id")
