@@ -79,7 +79,7 @@ def _show_report(report, key: str) -> None:
     if report.status == "loaded":
         (st.success if not report.rows_rejected else st.warning)(report.message, icon=":material/check_circle:")
     else:
-        st.error(report.message, icon=":material/error:")
+        st.error(plain(report.message), icon=":material/error:")
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("Rows read", fmt_int(report.rows_read))
     c2.metric("Loaded", fmt_int(report.rows_loaded))
@@ -100,7 +100,7 @@ def _one_file(upload) -> None:
     key = hashlib.sha256(raw).hexdigest()[:16]
     path = uploads.save(key, upload.name, raw)
     with st.container(border=True):
-        st.markdown(f"#### {upload.name}")
+        st.markdown(f"#### {plain(upload.name)}")
         st.caption(f"{len(raw) / 1024:,.0f} KB")
         with st.expander("Change what was detected"):
             c1, c2, c3 = st.columns(3)
@@ -118,7 +118,7 @@ def _one_file(upload) -> None:
         try:
             profile = _profile(key, path, upload.name, None if dsel == "detect" else dsel, options)
         except FileRefused as exc:
-            st.error(str(exc), icon=":material/block:")
+            st.error(plain(exc), icon=":material/block:")
             return
         c1, c2, c3, c4 = st.columns(4)
         c1.metric("Encoding", profile.encoding)
@@ -136,7 +136,7 @@ def _one_file(upload) -> None:
         try:
             shown = preview(profile, mapping, constants, tz=ctx.time_zone)
         except FileRefused as exc:
-            st.error(str(exc), icon=":material/error:")
+            st.error(plain(exc), icon=":material/error:")
             return
         bad = int((shown["problem"].fillna("") != "").sum()) if "problem" in shown else 0
         st.markdown(f"**Preview** — the first {len(shown)} rows as they will be stored"
@@ -149,7 +149,7 @@ def _one_file(upload) -> None:
         reports = st.session_state.setdefault("reports", {})
         done = reports.get((ctx.workspace, key))
         if done is None:
-            if st.button(f"Import {upload.name} into {profile.dataset}", key=f"imp-{key}", type="primary",
+            if st.button(f"Import {plain(upload.name)} into {profile.dataset}", key=f"imp-{key}", type="primary",
                          icon=":material/upload:"):
                 bar = st.progress(0.0, text="Starting…")
                 report = import_file(
@@ -178,7 +178,7 @@ with tab_load:
         try:
             _one_file(upload)
         except Exception as exc:  # never a traceback in the UI
-            st.error(f"{upload.name} could not be handled: {exc}", icon=":material/error:")
+            st.error(plain(f"{upload.name} could not be handled: {exc}"), icon=":material/error:")
 
 view = db.view("data", ctx.workspace, ctx.filters)
 
@@ -188,7 +188,7 @@ def undo(import_id: int) -> None:
         try:
             n = undo_import(db.root(ctx.workspace), import_id)
         except ValueError as exc:
-            st.error(str(exc))
+            st.error(plain(exc))
             return
         db.sync(ctx.workspace)
     st.session_state.pop("undo_confirm", None)

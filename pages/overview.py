@@ -29,7 +29,7 @@ from ui.plans_forms import (
     trial_window,
 )
 from ui.report import Report, build_report, chart_png, report_file_name
-from ui.widgets import computing, header, tile
+from ui.widgets import computing, header, plain, tile
 from views.overview import OverviewSettings
 
 ctx = sidebar()
@@ -51,7 +51,7 @@ row[7].metric("Targets on track", f"{v.on_track} of {len(v.targets)}" if v.targe
 
 st.subheader("Needs attention")
 for text in v.alerts:
-    st.warning(text, icon=":material/priority_high:")
+    st.warning(plain(text), icon=":material/priority_high:")
 if not v.alerts and (v.targets or v.trials):
     st.success("Nothing needs attention: every open target is achieved or on track and no trial hurts a guardrail.",
                icon=":material/check_circle:")
@@ -71,13 +71,13 @@ else:
     for r in rows:
         with st.container(border=True):
             a, b, c = st.columns([2.2, 2, 1.3], vertical_alignment="center")
-            a.markdown(f"**{r['target']}** {badge(r['status'])}  \n{metric_label(r['metric'])} · {r['scope']}")
+            a.markdown(f"**{plain(r['target'])}** {badge(r['status'])}  \n{metric_label(r['metric'])} · {plain(r['scope'])}")
             p = r["progress"]
             way = ("no complete period yet" if r["status"] == "no data" else "baseline already met the target") \
                 if p is None else (f"moving away from the target ({100 * p:.0f} %)" if p < 0 else f"{100 * p:.0f} % of the way")
             b.progress(0.0 if p is None else max(0.0, min(1.0, p)), text=f"{way} · {100 * r['expected']:.0f} % of the time gone")
             c.markdown(f"now **{r['current']}** · target **{r['goal']}**  \ndue {r['due']:%d-%m-%Y} "
-                       f"({days_left(r['due'], today)})" + (f" · {r['owner']}" if r["owner"] else ""))
+                       f"({days_left(r['due'], today)})" + (f" · {plain(r['owner'])}" if r["owner"] else ""))
     download(pd.DataFrame(rows), "targets-status", key="overview-targets")
 st.page_link("pages/plans.py", label="Set and edit targets on the Targets & trials page", icon=":material/flag:")
 
@@ -87,7 +87,7 @@ if not v.trials:
             "against a control group or the weeks before.", icon=":material/science:")
 for tr, status in v.trials:
     with st.container(border=True):
-        st.markdown(f"**{tr['name']}** {badge(status)}  \ngoal: {trial_metric_label(tr['goal_metric'])} · "
+        st.markdown(f"**{plain(tr['name'])}** {badge(status)}  \ngoal: {trial_metric_label(tr['goal_metric'])} · "
                     f"{trial_window(tr)}")
         st.markdown(v.analyses[tr["trial_id"]].summary)
 

@@ -42,6 +42,7 @@ from ui.plans_forms import (
     trial_metric_label,
     trial_window,
 )
+from ui.widgets import plain
 from views.plans import PlansSettings
 
 FLASH = "plans_flash"
@@ -61,7 +62,7 @@ if ctx.empty:
 
 author = author_box()
 if st.session_state.get(FLASH):
-    st.success(st.session_state.pop(FLASH), icon=":material/check_circle:")
+    st.success(plain(st.session_state.pop(FLASH)), icon=":material/check_circle:")
 view = db.view("plans", ws, ctx.filters, PlansSettings(bool(st.session_state.get("plans_archived")), today))
 options = view.options
 
@@ -85,7 +86,7 @@ def save(write, message: str, *, clear: str = "", pick: str | None = None) -> No
         with db.cursor(ws) as cur:
             result = write(cur)
     except ValueError as exc:
-        st.error(str(exc))
+        st.error(plain(exc))
         return
     if pick:
         st.session_state[pick] = result
@@ -192,15 +193,15 @@ def new_target() -> None:
 def target_detail(target: dict) -> None:
     rep = view.reports[target["target_id"]]
     metric = target["metric"]
-    st.markdown(f"### {target_title(target)} {badge(rep.status)}")
-    st.caption(f"{metric_label(metric)} · {scope_text(target['channels'], target['segments'], target['campaigns'])}"
+    st.markdown(f"### {plain(target_title(target))} {badge(rep.status)}")
+    st.caption(f"{metric_label(metric)} · {plain(scope_text(target['channels'], target['segments'], target['campaigns']))}"
                f" · {DIRECTIONS[target['direction']]} {fmt_value(metric, target['target_value'])} · "
                f"{target['start_date']:%d-%m-%Y} – {target['due_date']:%d-%m-%Y} "
-               f"({days_left(target['due_date'], today)})" + (f" · owner {target['owner']}" if target["owner"] else ""))
+               f"({days_left(target['due_date'], today)})" + (f" · owner {plain(target['owner'])}" if target["owner"] else ""))
     if rep.financial:
         st.warning(FINANCIAL_WARNING, icon=":material/payments:")
     if rep.message:
-        st.info(rep.message, icon=":material/info:")
+        st.info(plain(rep.message), icon=":material/info:")
     m = st.columns(5)
     m[0].metric("Now", fmt_value(metric, rep.current), border=True,
                 help="The latest complete period" + (f" ({rep.current_period:%d-%m-%Y})." if rep.current_period else "."))
@@ -227,8 +228,8 @@ def target_detail(target: dict) -> None:
     explain("Blue: the metric per period (faded points: periods not complete yet, shown but not judged). Grey dashes: "
             "the least-squares projection to the due date. Green rule: the target; grey rule: the baseline.")
     show(target_chart(target, rep))
-    st.caption(f"Created {target['created_at']:%d-%m-%Y %H:%M} by {target['created_by']}"
-               + (f" · last changed {target['updated_at']:%d-%m-%Y %H:%M} by {target['updated_by']}"
+    st.caption(f"Created {target['created_at']:%d-%m-%Y %H:%M} by {plain(target['created_by'])}"
+               + (f" · last changed {target['updated_at']:%d-%m-%Y %H:%M} by {plain(target['updated_by'])}"
                   if target.get("updated_at") else ""))
     if target.get("archived"):
         st.caption("Archived.")
@@ -392,16 +393,16 @@ def edit_trial(trial: dict) -> None:
 
 
 def trial_detail(trial: dict, status: str) -> None:
-    st.markdown(f"### {trial['name']} {badge(status)}" + (f" {badge(trial['decision'])}" if trial.get("decision") else ""))
+    st.markdown(f"### {plain(trial['name'])} {badge(status)}" + (f" {badge(trial['decision'])}" if trial.get("decision") else ""))
     st.caption(f"{trial_window(trial)} · goal: {trial_metric_label(trial['goal_metric'])}"
                + (f" · guardrails: {', '.join(trial_metric_label(g) for g in trial['guardrail_metrics'])}"
                   if trial.get("guardrail_metrics") else "")
-               + (f" · owner {trial['owner']}" if trial.get("owner") else ""))
+               + (f" · owner {plain(trial['owner'])}" if trial.get("owner") else ""))
     t = trial.get("treatment") or {}
     c = trial.get("control") or {}
-    st.markdown(f"**Hypothesis:** {trial.get('hypothesis') or '–'}  \n**What changed:** {trial.get('change') or '–'}  \n"
-                f"**Treatment:** {scope_text(t.get('channels'), t.get('segments'), t.get('campaigns'))} · "
-                f"**Control:** {scope_text(c.get('channels'), c.get('segments'), c.get('campaigns')) if c else 'none (before / after)'}")
+    st.markdown(f"**Hypothesis:** {plain(trial.get('hypothesis') or '–')}  \n**What changed:** {plain(trial.get('change') or '–')}  \n"
+                f"**Treatment:** {plain(scope_text(t.get('channels'), t.get('segments'), t.get('campaigns')))} · "
+                f"**Control:** {plain(scope_text(c.get('channels'), c.get('segments'), c.get('campaigns'))) if c else 'none (before / after)'}")
     if status == "planned":
         st.info(f"Starts on {trial['start_date']:%d-%m-%Y}: nothing to measure yet.", icon=":material/schedule:")
     else:
@@ -412,7 +413,7 @@ def trial_detail(trial: dict, status: str) -> None:
             st.caption(f"Before: {w['before_start']:%d-%m-%Y} – {w['before_end']:%d-%m-%Y} · during: "
                        f"{w['during_start']:%d-%m-%Y} – {w['during_end']:%d-%m-%Y} (windows of equal length).")
         for text in result.alerts:
-            st.warning(text, icon=":material/warning:")
+            st.warning(plain(text), icon=":material/warning:")
         if result.caveat:
             st.info(result.caveat, icon=":material/info:")
         if result.srm is not None:
@@ -430,8 +431,8 @@ def trial_detail(trial: dict, status: str) -> None:
             st.dataframe(style_status(table, ("verdict",)), hide_index=True, placeholder="–", width="stretch",
                          column_config=COMPARISON_COLUMNS)
             download(table, f"trial-{trial['trial_id']}-analysis", key=f"plans-trial-{trial['trial_id']}")
-    st.caption(f"Logged {trial['created_at']:%d-%m-%Y %H:%M} by {trial['created_by']}"
-               + (f" · last changed {trial['updated_at']:%d-%m-%Y %H:%M} by {trial['updated_by']}"
+    st.caption(f"Logged {trial['created_at']:%d-%m-%Y %H:%M} by {plain(trial['created_by'])}"
+               + (f" · last changed {trial['updated_at']:%d-%m-%Y %H:%M} by {plain(trial['updated_by'])}"
                   if trial.get("updated_at") else ""))
     edit_trial(trial)
     with st.form(f"decide_{trial['trial_id']}", border=True):
@@ -493,9 +494,9 @@ with tab_trials:
         } for tr in decided])
         for r in memory.itertuples(index=False):
             with st.container(border=True):
-                st.markdown(f"**{r.trial}** {badge(r.decision)} · {r.when} · goal: {r.goal}  \n"
-                            f"**Changed:** {r.what_changed or '–'}  \n**Outcome:** {r.outcome}  \n"
-                            f"**Why {r.decision}:** {r.why or '–'}" + (f" ({r.decided_by})" if r.decided_by else ""))
+                st.markdown(f"**{plain(r.trial)}** {badge(r.decision)} · {r.when} · goal: {r.goal}  \n"
+                            f"**Changed:** {plain(r.what_changed or '–')}  \n**Outcome:** {r.outcome}  \n"
+                            f"**Why {r.decision}:** {plain(r.why or '–')}" + (f" ({plain(r.decided_by)})" if r.decided_by else ""))
         download(memory, "past-trials", key="plans-memory")
 
     st.subheader("New trial")

@@ -132,11 +132,11 @@ def test_open_targets_trials_and_alerts(data_dir):
     at = _app()
     assert not at.exception, at.exception
     shown = _texts(at)
-    assert "Reached already" in shown and "Moonshot <b>" in shown and "Gone" not in shown  # archived: not shown
+    assert "Reached already" in shown and r"Moonshot \<b\>" in shown and "Gone" not in shown  # archived: not shown
     assert ":green-badge[achieved]" in shown and ":red-badge[off track]" in shown
     assert _tiles(at)["Targets on track"] == "1 of 2"
     warnings = [w.value for w in at.warning]
-    assert any(w.startswith("Target 'Moonshot <b>' is off track") for w in warnings), warnings
+    assert any(w.startswith(r"Target 'Moonshot \<b\>' is off track") for w in warnings), warnings
     assert not any("Reached already" in w for w in warnings)
     assert any("'Old one' ended on 30-09-2025 and waits for a decision" in w for w in warnings)
     assert "Forum Q&A" in shown and ":blue-badge[running]" in shown

@@ -18,6 +18,7 @@ from metrics import Filters
 from metrics.queries import filter_options
 from sample_data import build as build_sample
 from ui import db
+from ui.widgets import plain
 
 COMMON_ZONES = ["UTC", "Europe/Amsterdam", "Europe/Berlin", "Europe/Brussels", "Europe/London",
                 "Europe/Paris", "Europe/Zurich", "Europe/Vienna", "America/New_York"]
@@ -189,17 +190,17 @@ def _manage(current: str) -> None:
                     st.session_state[_NEXT_WS] = ws.check_name(new)  # picked on the next run
                     st.rerun()
                 except ValueError as exc:
-                    st.error(str(exc))
+                    st.error(plain(exc))
         if current == ws.SAMPLE:
             if st.button("Reset the Sample workspace", icon=":material/restart_alt:"):
                 _confirm_reset()
-        elif st.button(f"Delete '{current}'…", icon=":material/delete:"):
+        elif st.button(f"Delete '{plain(current)}'…", icon=":material/delete:"):
             _confirm_delete(current)
 
 
 @st.dialog("Delete workspace")
 def _confirm_delete(name: str) -> None:
-    st.write(f"This deletes **{name}** and everything imported into it. It cannot be undone.")
+    st.write(f"This deletes **{plain(name)}** and everything imported into it. It cannot be undone.")
     typed = st.text_input("Type the workspace name to confirm")
     if st.button("Delete for good", type="primary", disabled=typed.strip() != name):
         db.forget(name)

@@ -27,11 +27,16 @@ def escape_formulas(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def to_csv_bytes(frame: pd.DataFrame, excel: bool = False) -> bytes:
-    """UTF-8 CSV; ``excel``: ';' separator, decimal comma and a BOM (Dutch/German Excel)."""
+    """UTF-8 CSV with CRLF line ends (RFC 4180); ``excel``: ';' separator, decimal comma and a BOM
+    (Dutch/German Excel).
+
+    With CRLF as the line terminator Python's csv module quotes every field holding a CR or an LF
+    (with '\\n' alone, a bare CR went out unquoted and a spreadsheet started a new row there,
+    so ``x\\r=1+1`` became a formula cell on a row of its own)."""
     safe = escape_formulas(frame)
     if excel:
-        return safe.to_csv(index=False, sep=";", decimal=",").encode("utf-8-sig")
-    return safe.to_csv(index=False).encode("utf-8")
+        return safe.to_csv(index=False, sep=";", decimal=",", lineterminator="\r\n").encode("utf-8-sig")
+    return safe.to_csv(index=False, lineterminator="\r\n").encode("utf-8")
 
 
 def download(frame: pd.DataFrame | Callable[[], pd.DataFrame] | None, file_stem: str, key: str,

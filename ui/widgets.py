@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from contextlib import contextmanager
 
@@ -39,9 +40,15 @@ def header(title: str, caption: str) -> None:
     st.caption(caption)
 
 
-_MARKDOWN = set("\\`*_{}[]()<>#+-.!|~$:")
+_INLINE = re.compile(r"([\\`*_\[\]<>!|~$])")  # emphasis, code, links, images, HTML, tables, strikes, LaTeX
+_LINE_START = re.compile(r"^(\s*)([#+\-=>]|\d+(?=[.)]))", re.MULTILINE)  # headings, lists, quotes, rules
 
 
 def plain(text) -> str:
-    """User text for a Markdown element, shown as the text it is (no links, images or emphasis)."""
-    return "".join("\\" + ch if ch in _MARKDOWN else ch for ch in str(text))
+    """User text for a Markdown element, shown as the text it is (no links, images, emphasis or
+    HTML): CommonMark backslash escapes on every character that starts inline markup, and on a
+    line's first character where it would start a heading, list, quote or rule. Our own
+    punctuation around it (colons, full stops) stays as it is."""
+    out = _INLINE.sub(r"\\\1", str(text))
+    return _LINE_START.sub(lambda m: m.group(1) + (m.group(2) + "\\" if m.group(2)[0].isdigit() else "\\" + m.group(2)),
+                           out)
