@@ -18,7 +18,6 @@ import hashlib
 import io
 import json
 import shutil
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -29,7 +28,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from datastore import convert, sniff
+from datastore import convert, sniff, staging
 from datastore.mapping import Proposal, propose
 from datastore.schema import DATASETS, FIELDS, NATURAL_KEY, field_names, get_field
 from datastore.sniff import FileRefused
@@ -468,8 +467,9 @@ _LOCKS_GUARD = threading.Lock()
 def write_lock(con: duckdb.DuckDBPyConnection) -> threading.Lock:
     """The lock that puts imports and undos of one workspace file in a row (in this process;
     DuckDB's file lock keeps other processes out). Two at once collided on the import id."""
-    path = con.execute("SELECT coalesce(path, database_name) FROM duckdb_databases() "
-                       "WHERE database_name = current_database()").fetchall()[0][0]
+    with con.cursor() as cur:  # a cursor: the connection itself refuses a second thread's call
+        path = cur.execute("SELECT coalesce(path, database_name) FROM duckdb_databases() "
+                           "WHERE database_name = current_database()").fetchall()[0][0]
     with _LOCKS_GUARD:
         return _WRITE_LOCKS.setdefault(str(path), threading.Lock())
 
@@ -510,8 +510,9 @@ def _stage(con, cur, path: Path, tmp: Path, profile: FileProfile, ds: str, mappi
     extra: dict = {}
     removed: list[int] = []  # physical lines left out, numbered as in the original file
     removed_rows: list[dict] = []
-    source = path
-    if not sniff.is_duckdb_encoding(profile.encoding):
+    if sniff.is_duckdb_encoding(profile.encoding):
+        source = staging.readable(cur, path, tmp)  # a path the hardened workspace connection may read
+    else:
         say(0.05, f"Converting from {profile.encoding} to UTF-8")
         source = tmp / "utf8.csv"
         if sniff.is_single_byte(profile.encoding) and not options.encoding:  # a chosen encoding is obeyed
@@ -700,7 +701,8 @@ def import_file(
             ds, use_mapping, profile.columns, records[1:], profile.delimiter, profile.decimal, options
         )
 
-    tmp_dir = tempfile.mkdtemp(prefix="socialcrm-import-")
+    staging.clean_stale()  # what a killed import left behind
+    tmp_dir = staging.new_dir("import")
     lock = write_lock(con)
     if not lock.acquire(blocking=False):
         say(0.02, "Waiting for another import or undo in this workspace to finish")

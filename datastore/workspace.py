@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, available_timezones
 
 import duckdb
 
+from datastore import staging
 from datastore.schema import MIGRATIONS, SCHEMA_VERSION
 
 DATA_DIR_ENV = "SOCIALCRM_DATA_DIR"
@@ -92,6 +93,10 @@ def open_workspace(path: str | Path, time_zone: str | None = None) -> duckdb.Duc
     zone = check_time_zone(time_zone) if time_zone else "UTC"  # before a file is created
     path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path))
+    if _bloated(con, path):
+        con.close()
+        compact(path)
+        con = duckdb.connect(str(path))
     try:
         # No progress bar (DuckDB draws one on stdout for long queries: the server log, the CLI's
         # output); cursors inherit it.
@@ -106,10 +111,57 @@ def open_workspace(path: str | Path, time_zone: str | None = None) -> duckdb.Duc
         }
         for key, value in defaults.items():
             con.execute("INSERT OR IGNORE INTO settings VALUES (?, ?)", [key, value])
+        staging.harden(con)
     except Exception:
         con.close()
         raise
     return con
+
+
+# A file this much larger than the blocks it uses holds the remains of an interrupted import (a
+# killed process: DuckDB reuses those blocks but never gives them back to the file system).
+_SLACK = 64 << 20
+
+
+def _bloated(con: duckdb.DuckDBPyConnection, path: Path) -> bool:
+    used = con.execute("SELECT total_blocks * block_size FROM pragma_database_size()").fetchall()[0][0] or 0
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return False
+    return size > 2 * used + _SLACK
+
+
+def compact(path: str | Path) -> None:
+    """Rewrite the workspace file with only the blocks it uses (``COPY FROM DATABASE`` into a new
+    file, checked table by table, then moved over the old one). Needs the file closed everywhere."""
+    path = Path(path)
+    fresh = path.with_name(path.stem + ".compacting.duckdb")
+    fresh.unlink(missing_ok=True)
+    con = duckdb.connect()
+    try:
+        con.execute("SET enable_progress_bar = false")
+        con.execute(f"ATTACH {_q(path)} AS old (READ_ONLY)")
+        con.execute(f"ATTACH {_q(fresh)} AS new")
+        con.execute("COPY FROM DATABASE old TO new")
+        tables = con.execute("SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = 'old'").fetchall()
+        for schema, table in tables:
+            counts = [con.execute(f'SELECT count(*) FROM {db}."{schema}"."{table}"').fetchall()[0][0]
+                      for db in ("old", "new")]
+            if counts[0] != counts[1]:
+                raise RuntimeError(f"compacting {path.name}: {table} has {counts[0]} rows, the copy {counts[1]}")
+        con.execute("DETACH new")
+        con.execute("DETACH old")
+    except Exception:
+        con.close()
+        fresh.unlink(missing_ok=True)
+        raise
+    con.close()
+    os.replace(fresh, path)
+
+
+def _q(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
 
 
 def get_setting(con: duckdb.DuckDBPyConnection, key: str, default: str | None = None) -> str | None:

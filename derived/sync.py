@@ -123,8 +123,20 @@ def sync(con: duckdb.DuckDBPyConnection, progress: Progress | None = None, *, fu
             for name in ("_add_i", "_rem_i", "_add_t", "_rem_t", "_ids", "_flip", "_crm_flip", "_rows", "_replied",
                          *(f"_k_{k}" for k in _KEYS)):
                 cur.execute(f"DROP TABLE IF EXISTS {name}")
+        _checkpoint(cur)
         report.seconds = round(time.perf_counter() - started, 3)
         return report
+
+
+def _checkpoint(cur: duckdb.DuckDBPyConnection) -> None:
+    """Write the import (or undo) and the rebuilt tables into the file now, not at some later
+    automatic checkpoint: a kill after this point replays nothing, and the blocks the old derived
+    tables held are free for the next change. Skipped (DuckDB says so) while another connection
+    of the process is in a transaction; the automatic checkpoint then does it later."""
+    try:
+        cur.execute("CHECKPOINT")
+    except duckdb.Error:
+        pass
 
 
 def _large(cur: duckdb.DuckDBPyConnection, pending: list[tuple]) -> bool:

@@ -5,8 +5,6 @@ progress; the history and what is stored come from one view (views.data)."""
 
 from __future__ import annotations
 
-import hashlib
-
 import pandas as pd
 import streamlit as st
 
@@ -77,7 +75,7 @@ def _mapping_editor(key: str, profile) -> tuple[dict[str, str], dict[str, str]]:
 
 def _show_report(report, key: str) -> None:
     if report.status == "loaded":
-        (st.success if not report.rows_rejected else st.warning)(report.message, icon=":material/check_circle:")
+        (st.success if not report.rows_rejected else st.warning)(plain(report.message), icon=":material/check_circle:")
     else:
         st.error(plain(report.message), icon=":material/error:")
     c1, c2, c3, c4 = st.columns(4)
@@ -86,7 +84,7 @@ def _show_report(report, key: str) -> None:
     c3.metric("Rejected", fmt_int(report.rows_rejected), help="Rows with a value that could not be read; see below.")
     c4.metric("Already stored", fmt_int(report.rows_duplicate), help="Rows identical to rows imported before: skipped, never counted twice.")
     for w in report.warnings:
-        st.info(w, icon=":material/info:")
+        st.info(plain(w), icon=":material/info:")
     if report.import_id and report.rows_rejected:
         with db.cursor(ctx.workspace) as cur:
             rej = rejects_for(cur, report.import_id)
@@ -96,12 +94,16 @@ def _show_report(report, key: str) -> None:
 
 
 def _one_file(upload) -> None:
-    raw = upload.getvalue()
-    key = hashlib.sha256(raw).hexdigest()[:16]
-    path = uploads.save(key, upload.name, raw)
+    key = uploads.key_of(upload)
+    reports = st.session_state.setdefault("reports", {})
+    done = reports.get((ctx.workspace, key))
     with st.container(border=True):
         st.markdown(f"#### {plain(upload.name)}")
-        st.caption(f"{len(raw) / 1024:,.0f} KB")
+        st.caption(f"{upload.size / 1024:,.0f} KB")
+        if done is not None:  # imported: the report (the staged file is gone)
+            _show_report(done, key)
+            return
+        path = str(uploads.stage(upload))
         with st.expander("Change what was detected"):
             c1, c2, c3 = st.columns(3)
             enc = c1.selectbox("Encoding", ["detect"] + ENCODINGS, key=f"enc-{key}")
@@ -128,9 +130,9 @@ def _one_file(upload) -> None:
         if profile.signature:
             st.caption(f"Recognised as a **{profile.signature}** export.")
         for w in profile.warnings:
-            st.info(w, icon=":material/info:")
+            st.info(plain(w), icon=":material/info:")
         if profile.refuse:
-            st.warning(profile.refuse, icon=":material/block:")
+            st.warning(plain(profile.refuse), icon=":material/block:")
         st.markdown("**Column mapping** — check the proposal; unmapped columns are kept as extra data.")
         mapping, constants = _mapping_editor(key, profile)
         try:
@@ -146,23 +148,19 @@ def _one_file(upload) -> None:
             st.caption("Dates read as: " + "; ".join(
                 f"{f} like {' or '.join(example(x) for x in v) or '2025-12-31 14:05 (ISO)'}"
                 for f, v in profile.date_formats.items()))
-        reports = st.session_state.setdefault("reports", {})
-        done = reports.get((ctx.workspace, key))
-        if done is None:
-            if st.button(f"Import {plain(upload.name)} into {profile.dataset}", key=f"imp-{key}", type="primary",
-                         icon=":material/upload:"):
-                bar = st.progress(0.0, text="Starting…")
-                report = import_file(
-                    db.root(ctx.workspace), path, dataset=profile.dataset, mapping=mapping,
-                    constants=constants, options=options, file_name=upload.name,
-                    progress=lambda f, t: bar.progress(min(0.8, 0.8 * f), text=t),
-                )
-                db.sync(ctx.workspace, lambda f, t: bar.progress(min(1.0, 0.8 + 0.2 * f), text=t))
-                bar.empty()
-                reports[(ctx.workspace, key)] = report
-                st.rerun()
-        else:
-            _show_report(done, key)
+        if st.button(f"Import {plain(upload.name)} into {profile.dataset}", key=f"imp-{key}", type="primary",
+                     icon=":material/upload:"):
+            bar = st.progress(0.0, text="Starting…")
+            report = import_file(
+                db.root(ctx.workspace), path, dataset=profile.dataset, mapping=mapping,
+                constants=constants, options=options, file_name=upload.name,
+                progress=lambda f, t: bar.progress(min(0.8, 0.8 * f), text=t),
+            )
+            uploads.discard(key)  # imported (or refused with a reason): the copy on disk goes
+            db.sync(ctx.workspace, lambda f, t: bar.progress(min(1.0, 0.8 + 0.2 * f), text=t))
+            bar.empty()
+            reports[(ctx.workspace, key)] = report
+            st.rerun()
 
 
 with tab_load:
@@ -174,6 +172,7 @@ with tab_load:
     # One uploader per workspace: files staged for one are never offered for another.
     files = st.file_uploader("CSV exports", type=["csv", "txt", "tsv"], accept_multiple_files=True,
                              key=f"uploads-{ctx.workspace}")
+    uploads.keep_only({uploads.key_of(u) for u in files or []})  # removed from the uploader: deleted
     for upload in files or []:
         try:
             _one_file(upload)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -129,3 +131,37 @@ def test_data_page_upload_map_import_report(data_dir):
         status = cur.execute("SELECT status FROM imports WHERE import_id = ?", [last]).fetchall()[0][0]
         assert not sync.stale(cur)
     assert (before - after, status) == (2, "undone")
+
+
+def test_uploads_are_streamed_to_disk_once_and_deleted_after_import_or_removal(data_dir, monkeypatch):
+    """Issue 14.10: a 150 MB upload cost 303 MB (a getvalue() copy next to Streamlit's own) and
+    stayed on disk until the server exited."""
+    from streamlit.runtime.uploaded_file_manager import UploadedFile
+
+    from ui import uploads
+
+    real = UploadedFile.getvalue
+
+    def no_copy(self):  # AppTest itself re-reads its files; the app must not
+        caller = sys._getframe(1).f_code.co_filename
+        assert "/pages/" not in caller and "/ui/" not in caller, f"the upload was copied into memory ({caller})"
+        return real(self)
+
+    monkeypatch.setattr(UploadedFile, "getvalue", no_copy)
+    at = _app("pages/data.py")
+    other = b"occurred_at,channel,text\n2025-01-02,forum,hello\n"
+    at.file_uploader(key="uploads-Sample").set_value([("berichten.csv", DUTCH, "text/csv"),
+                                                      ("other.csv", other, "text/csv")])
+    at.run()
+    assert not at.exception, at.exception
+    staged = {p.name: p.read_bytes() for p in uploads._folder().iterdir()}
+    assert sorted(staged.values()) == sorted([DUTCH, other])  # byte for byte, one file each
+    [b for b in at.button if b.label.startswith("Import berichten.csv")][0].click().run()
+    assert not at.exception, at.exception
+    left = [p.read_bytes() for p in uploads._folder().iterdir()]
+    assert left == [other]  # the imported one is gone, the other still waits
+    assert any("Rows read" == m.label for m in at.metric)  # its report still shows
+    at.file_uploader(key="uploads-Sample").set_value([("berichten.csv", DUTCH, "text/csv")])
+    at.run()  # other.csv taken out of the uploader: its file goes too
+    assert not at.exception, at.exception
+    assert not [p for p in uploads._folder().iterdir() if p.read_bytes() == other]
