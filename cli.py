@@ -16,7 +16,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
+import time
 from datetime import date
 from pathlib import Path
 
@@ -65,6 +67,9 @@ def _input_file(value: str) -> Path:
     return p
 
 
+WAIT = [60.0]  # seconds to wait for a workspace another process holds (--wait)
+
+
 def _open(path: Path):
     """Open a workspace, refusing clearly what is not one or is held by another process."""
     import duckdb
@@ -73,16 +78,33 @@ def _open(path: Path):
 
     if path.is_dir():
         raise Refused(f"{path} is a folder, not a workspace file (.duckdb).")
-    try:
-        return open_workspace(path)
-    except duckdb.IOException as exc:
-        text = str(exc)
-        if "lock" in text.lower():
-            raise Refused(f"The workspace {path} is in use by another process (the dashboard or another import): "
-                          "close it there or try again in a moment.") from None
-        if "not a valid DuckDB" in text:
-            raise Refused(f"{path} is not a workspace: it is not a DuckDB database file.") from None
-        raise Refused(f"Cannot open the workspace {path}: {text}") from None
+    deadline, told = time.monotonic() + WAIT[0], False
+    while True:
+        try:
+            return open_workspace(path)
+        except duckdb.IOException as exc:
+            text = str(exc)
+            if "lock" not in text.lower():
+                return _refuse_open(path, text)
+            pid = re.search(r"PID (\d+)", text)
+            who = f"another process (PID {pid.group(1)}: the dashboard or another import)" if pid else \
+                "another process (the dashboard or another import)"
+            if time.monotonic() >= deadline:
+                raise Refused(f"The workspace {path} is in use by {who}"
+                              + (f" and was not released within {WAIT[0]:.0f} s" if WAIT[0] else "")
+                              + ": close it there, or try again with a longer --wait.") from None
+            if not told:
+                print(f"The workspace {path} is in use by {who}; waiting up to {WAIT[0]:.0f} s for it "
+                      "(the dashboard lets go of a workspace it has not used for a while)…", file=sys.stderr,
+                      flush=True)
+                told = True
+            time.sleep(1.0)
+
+
+def _refuse_open(path: Path, text: str):
+    if "not a valid DuckDB" in text:
+        raise Refused(f"{path} is not a workspace: it is not a DuckDB database file.")
+    raise Refused(f"Cannot open the workspace {path}: {text}")
 
 
 def _usage(message: str) -> int:
@@ -357,6 +379,10 @@ def _plan_parsers(sub) -> None:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m metrics", description=__doc__.split("\n\n")[0])
     p.add_argument("--data-dir", help="folder of workspace files (default ./workspaces or $SOCIALCRM_DATA_DIR)")
+    p.add_argument("--wait", type=float, default=WAIT[0], metavar="SECONDS",
+                   help="when the dashboard or another import has the workspace open, wait this long for it "
+                        f"(the dashboard lets go of a workspace it has not used for a while; default {WAIT[0]:.0f}, "
+                        "0: refuse at once)")
     sub = p.add_subparsers(dest="command", required=True)
 
     imp = sub.add_parser("import", help="import a CSV export into a workspace")
@@ -412,6 +438,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    WAIT[0] = max(0.0, args.wait)
     try:
         code = int(args.func(args))
         sys.stdout.flush()

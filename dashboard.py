@@ -16,11 +16,14 @@ STARTED = time.perf_counter()  # noqa: E402 - before the imports: a server's fir
 
 import os  # noqa: E402
 import sys  # noqa: E402
+from contextlib import contextmanager  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import streamlit as st  # noqa: E402
 
+from ui import db  # noqa: E402
 from ui.context import frame  # noqa: E402
+from ui.widgets import plain  # noqa: E402
 
 FAVICON = Path(__file__).parent / "ui" / "static" / "favicon.png"  # a file: a Material icon favicon is fetched online
 st.set_page_config(page_title="Social CRM dashboard", page_icon=str(FAVICON), layout="wide")
@@ -40,16 +43,33 @@ PAGES = {
 }
 
 page = st.navigation(PAGES)
+
+
+@contextmanager
+def lent_out():
+    """Pages run with the workspace connections held (``db.in_use``). When another process (an
+    import from the command line) holds the workspace file, say so and look again in a moment."""
+    try:
+        with db.in_use():
+            yield
+    except db.WorkspaceBusy as exc:
+        st.info(f"{plain(exc)} This page loads as soon as it is done.", icon=":material/hourglass_top:")
+        time.sleep(3)
+        st.rerun()
+
+
 if os.environ.get("SOCIALCRM_PROFILE"):  # time the script run (benchmarks: server time next to the browser's)
     sidebar_done = None
     try:
-        frame()
-        sidebar_done = time.perf_counter()
-        page.run()
+        with lent_out():
+            frame()
+            sidebar_done = time.perf_counter()
+            page.run()
     finally:  # st.stop() and st.rerun() end a run by raising
         end = time.perf_counter()
         print(f"PROFILE {page.url_path or 'overview'} sidebar {(sidebar_done or end) - STARTED:.3f} page "
               f"{end - (sidebar_done or end):.3f}", file=sys.stderr, flush=True)
 else:
-    frame()  # the shared sidebar: workspace and filters, bound to the URL
-    page.run()
+    with lent_out():
+        frame()  # the shared sidebar: workspace and filters, bound to the URL
+        page.run()

@@ -165,3 +165,43 @@ def test_uploads_are_streamed_to_disk_once_and_deleted_after_import_or_removal(d
     at.run()  # other.csv taken out of the uploader: its file goes too
     assert not at.exception, at.exception
     assert not [p for p in uploads._folder().iterdir() if p.read_bytes() == other]
+
+
+def test_the_app_lends_an_idle_workspace_to_another_process_and_waits_for_it(data_dir, monkeypatch):
+    """Issue 14.7: the dashboard held every workspace it opened for its lifetime, so a CLI import
+    next to it always failed. Idle root connections are closed; while another process holds the
+    file a page says so (and looks again) instead of failing."""
+    import subprocess
+    import sys
+    import time
+
+    from ui import db
+
+    at = _app("pages/overview.py")
+    assert not at.exception, at.exception
+    path = db.path_of("Sample")
+    assert path in db._CONS
+    with db.in_use():  # a script run in progress: nothing is released
+        assert db.release_idle(0) == []
+    assert db.release_idle(0) == [path] and path not in db._CONS
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, duckdb; c = duckdb.connect(sys.argv[1]); "
+                               "print('held', flush=True); sys.stdin.read()", path],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"  # the CLI's turn: it could open the file
+        import streamlit as st
+
+        again = []
+        monkeypatch.setattr(time, "sleep", lambda _s: None)  # the page's pause before it looks again
+        monkeypatch.setattr(st, "rerun", lambda: again.append(1))  # (AppTest would loop while it is held)
+        at.run()
+        assert not at.exception, at.exception
+        assert again == [1]  # it looks again by itself
+        assert any("is being changed by another process (PID " in i.value for i in at.info), \
+            [i.value for i in at.info]
+    finally:
+        holder.communicate("")
+    at.run()  # released: the page is back
+    assert not at.exception, at.exception
+    assert not any("being changed by another process" in i.value for i in at.info)
+    assert path in db._CONS

@@ -42,11 +42,14 @@ def server(tmp_path_factory, small_sample):
     yield from _serve(tmp_path_factory, small_sample)
 
 
-def _serve(tmp_path_factory, small_sample):
+DATA_OF: dict[str, Path] = {}  # server url -> its data folder
+
+
+def _serve(tmp_path_factory, small_sample, **extra_env):
     data = tmp_path_factory.mktemp("browser-data")
     shutil.copy(small_sample, data / "Sample.duckdb")
     port = _free_port()
-    env = {**os.environ, "SOCIALCRM_DATA_DIR": str(data)}
+    env = {**os.environ, "SOCIALCRM_DATA_DIR": str(data), **extra_env}
     log = open(data / "server.log", "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.port", str(port),
@@ -54,6 +57,7 @@ def _serve(tmp_path_factory, small_sample):
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
+    DATA_OF[url] = data
     deadline = time.time() + 60
     while time.time() < deadline:
         try:
@@ -146,6 +150,42 @@ def test_a_deep_link_as_the_first_request_goes_through_the_router(tmp_path_facto
         # (the folder-of-pages menu would list the files: "plans", "members", ...)
         assert nav.get_by_text("Targets & trials").count() == 1 and nav.get_by_text("plans", exact=True).count() == 0
         assert pg.get_by_test_id("stSidebar").get_by_role("radio", name="week").is_checked()
+        _no_error(pg)
+        ctx.close()
+    finally:
+        next(fresh, None)
+
+
+def test_a_cli_import_next_to_the_running_dashboard_waits_its_turn(tmp_path_factory, small_sample, browser, tmp_path):
+    """Issue 14.7: the dashboard held the workspace for its lifetime, so the CLI failed with a lock
+    traceback. The dashboard lets go of a workspace it has not used for a while (here 2 s); the
+    CLI waits for it, imports, and the page shows the new rows on the next visit."""
+    fresh = _serve(tmp_path_factory, small_sample, SOCIALCRM_IDLE_RELEASE="2")
+    url = next(fresh)
+    try:
+        ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+        pg = ctx.new_page()
+        pg.set_default_timeout(60_000)
+        pg.goto(f"{url}/data")
+        pg.get_by_role("heading", name="Data", exact=True).first.wait_for()
+        pg.get_by_text("What is stored").first.wait_for()
+        _no_error(pg)
+        ws = DATA_OF[url] / "Sample.duckdb"
+        csv = tmp_path / "cli_rows.csv"
+        csv.write_text("occurred_at,channel,member_id,text\n"
+                       + "".join(f"2026-01-{d:02d} 10:00,forum,CLI{d:03d},from the command line {d}\n"
+                                 for d in range(1, 29)))
+        done = subprocess.run([sys.executable, "-m", "metrics", "--wait", "60", "import", str(csv), "--workspace",
+                               str(ws)], cwd=ROOT, capture_output=True, text=True, timeout=180,
+                              env={**os.environ, "PYTHONPATH": str(ROOT)})
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert '"rows_loaded": 28' in done.stdout, done.stdout
+        pg.reload()  # the dashboard opens the workspace again and sees the import
+        pg.get_by_role("heading", name="Data", exact=True).first.wait_for()
+        pg.get_by_role("tab", name="Import history").click()
+        pg.get_by_text("cli_rows.csv").first.wait_for(state="attached")  # a cell of the history grid
+        pg.wait_for_timeout(1000)
+        pg.screenshot(path=str(SHOTS / "data-after-cli-import.png"), full_page=True)
         _no_error(pg)
         ctx.close()
     finally:

@@ -5,8 +5,13 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
+import sys
+import time
 from contextlib import redirect_stdout
 from datetime import date
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -162,10 +167,34 @@ def test_cli_refuses_what_it_cannot_use_with_a_message_not_a_traceback(tmp_path,
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "held"
-        code, out = run(["compute", "active_members", "--workspace", str(ws_path)])
-        assert code == 1 and "is in use by another process" in json.loads(out)["message"]
+        code, out = run(["--wait", "0", "compute", "active_members", "--workspace", str(ws_path)])
+        message = json.loads(out)["message"]
+        assert code == 1 and "is in use by another process (PID " in message and "--wait" in message
     finally:
         holder.communicate("")
+
+
+def test_cli_waits_for_a_workspace_the_dashboard_lets_go_of(ws_path):
+    """Issue 14.7: a CLI import next to a running dashboard failed with a lock traceback. The
+    dashboard now closes a workspace it has not used for a while (ui.db.release_idle) and the CLI
+    waits for it (--wait, default 60 s), saying so."""
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time, duckdb; c = duckdb.connect(sys.argv[1]); "
+                               "print('held', flush=True); time.sleep(3); c.close(); print('released', flush=True); "
+                               "sys.stdin.read()", str(ws_path)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        started = time.monotonic()
+        cli = subprocess.run([sys.executable, "-m", "metrics", "--wait", "30", "compute", "active_members",
+                              "--workspace", str(ws_path)], capture_output=True, text=True, timeout=120,
+                             env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+        waited = time.monotonic() - started
+    finally:
+        holder.communicate("")
+    assert cli.returncode == 0, cli.stdout + cli.stderr
+    assert "is in use by another process (PID " in cli.stderr and "waiting up to 30 s" in cli.stderr
+    assert json.loads(cli.stdout)  # the metric, once the file was free
+    assert waited >= 1.0  # it did wait (the holder kept the file for ~3 s)
 
 
 def test_cli_targets_and_trials_list_add_and_analyse_as_the_app_does(ws_path):

@@ -30,6 +30,9 @@ def data_dir(tmp_path, small_sample, monkeypatch):
     st.cache_resource.clear()
     st.cache_data.clear()
     yield tmp_path
+    from ui import db
+
+    db.close_all()  # the app's connections to this test's files
     st.cache_resource.clear()
     st.cache_data.clear()
 

@@ -1,7 +1,10 @@
 """The one owner of the database in the app, and the view cache.
 
-A root connection per workspace file (``st.cache_resource``) and a cursor per query: DuckDB 2.0
-refuses concurrent use of one connection. A page asks for its view with ``view(page, workspace,
+A root connection per workspace file and a cursor per query: DuckDB 2.0 refuses concurrent use of
+one connection. The app lends a workspace to other processes (the CLI): a root connection that no
+script run, warm-up or background view used for ``IDLE_RELEASE`` seconds is closed (DuckDB's file
+lock goes with it) and opened again on the next use; while another process holds the file the
+page says so and tries again (``WorkspaceBusy``). A page asks for its view with ``view(page, workspace,
 filters, settings)``: one call, computed once per (workspace state, filters, settings) and shared by every
 session. The key is the derived tables' state (``derived.sync.ensure``), which changes with every
 import or undo applied, so nobody ever sees stale numbers; pages reading targets and trials also
@@ -11,6 +14,10 @@ key on the plans' version (a plan write bumps it). Views are shared objects: rea
 from __future__ import annotations
 
 import os
+import re
+import threading
+import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -24,11 +31,105 @@ from views import cache as view_cache
 MEMORY_LIMIT = os.environ.get("SOCIALCRM_MEMORY_LIMIT", "1GB")  # DuckDB's buffer pool in the app
 
 
-@st.cache_resource(show_spinner=False)
+IDLE_RELEASE = float(os.environ.get("SOCIALCRM_IDLE_RELEASE", "20"))  # seconds; 0: never release
+
+_CONS: dict[str, duckdb.DuckDBPyConnection] = {}
+_USED: dict[str, float] = {}
+_CONS_LOCK = threading.RLock()
+_RUNS = [0]  # script runs in progress (a run may hold cursors: nothing is released meanwhile)
+_REAPER: list[threading.Thread] = []
+
+
+class WorkspaceBusy(Exception):
+    """Another process (an import from the command line) holds the workspace file."""
+
+
+def holder(text: str) -> str:
+    """'PID 1234' from DuckDB's lock message, when it names one."""
+    m = re.search(r"PID (\d+)", text)
+    return f" (PID {m.group(1)})" if m else ""
+
+
 def _root(path: str) -> duckdb.DuckDBPyConnection:
-    con = ws.open_workspace(path)
-    con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")  # the rest spills to disk; RSS stays bounded
-    return con
+    with _CONS_LOCK:
+        _USED[path] = time.monotonic()
+        con = _CONS.get(path)
+        if con is None:
+            try:
+                con = ws.open_workspace(path)
+            except duckdb.IOException as exc:
+                if "lock" in str(exc).lower():
+                    raise WorkspaceBusy(f"{Path(path).stem} is being changed by another process{holder(str(exc))}, "
+                                        "e.g. an import from the command line.") from None
+                raise
+            con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")  # the rest spills to disk; RSS stays bounded
+            _CONS[path] = con
+            _start_reaper()
+        return con
+
+
+@contextmanager
+def in_use():
+    """Around a script run: no workspace is released while it runs."""
+    with _CONS_LOCK:
+        _RUNS[0] += 1
+    try:
+        yield
+    finally:
+        with _CONS_LOCK:
+            _RUNS[0] -= 1
+            now = time.monotonic()
+            for path in _CONS:  # idle counts from the end of the last run
+                _USED[path] = now
+
+
+def release_idle(idle: float | None = None) -> list[str]:
+    """Close the root connections unused for ``idle`` seconds (none while a script run, a warm-up
+    or a background view is busy); returns the files released."""
+    idle = IDLE_RELEASE if idle is None else idle
+    released = []
+    with _CONS_LOCK:
+        if _RUNS[0]:
+            return released
+        now = time.monotonic()
+        for path in list(_CONS):
+            if now - _USED.get(path, now) >= idle and not view_cache.busy(path):
+                _close(path)
+                released.append(path)
+    return released
+
+
+def _close(path: str) -> None:
+    con = _CONS.pop(path, None)
+    _USED.pop(path, None)
+    if con is not None:
+        try:
+            con.close()
+        except duckdb.Error:
+            pass
+
+
+def close_all() -> None:
+    with _CONS_LOCK:
+        for path in list(_CONS):
+            view_cache.stop(path)
+            _close(path)
+
+
+def _start_reaper() -> None:
+    if IDLE_RELEASE <= 0 or (_REAPER and _REAPER[0].is_alive()):
+        return
+
+    def loop() -> None:
+        while True:
+            time.sleep(max(1.0, min(5.0, IDLE_RELEASE / 4)))
+            try:
+                release_idle()
+            except Exception:  # noqa: BLE001 - never let the reaper die of one bad file
+                pass
+
+    _REAPER[:] = [threading.Thread(target=loop, name="socialcrm-release-idle", daemon=True)]
+    _REAPER[0].start()
 
 
 WARM = os.environ.get("SOCIALCRM_WARM_VIEWS", "1") != "0"  # the tests turn it off (they call views.cache)
@@ -119,13 +220,13 @@ def forget(name: str) -> None:
     path = path_of(name)
     if Path(path).exists():
         view_cache.stop(path)  # no warm-up may hold the file open
-        try:
-            con = _root(path)
-            with con.cursor() as cur:
-                view_cache.forget(path, ws.get_setting(cur, "workspace_id"))
-            con.close()
-        except duckdb.Error:
-            pass
+        with _CONS_LOCK:
+            try:
+                con = _root(path)
+                with con.cursor() as cur:
+                    view_cache.forget(path, ws.get_setting(cur, "workspace_id"))
+            except (duckdb.Error, WorkspaceBusy):
+                pass
+            _close(path)
     _OPENED.discard(path)
-    _root.clear()
     _view.clear()

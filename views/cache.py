@@ -335,6 +335,13 @@ def warm(con: duckdb.DuckDBPyConnection, data_folder: str | Path, defaults: dict
     return thread
 
 
+def busy(path: str | Path) -> bool:
+    """Is a warm-up running for the workspace file ``path``, or any view being computed (a page's
+    background computation holds a cursor too)?"""
+    with _PENDING_LOCK:
+        return str(path) in _WARMING or bool(_PENDING)
+
+
 def stop(path: str | Path, timeout: float = 120) -> None:
     """Stop the warm-up of the workspace file ``path`` after its current view (before the file is
     closed, deleted or rebuilt) and wait for it."""
