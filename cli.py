@@ -67,7 +67,7 @@ def _input_file(value: str) -> Path:
     return p
 
 
-WAIT = [60.0]  # seconds to wait for a workspace another process holds (--wait)
+WAIT = [120.0]  # seconds to wait for a workspace another process holds (--wait)
 
 
 def _open(path: Path):

@@ -85,7 +85,7 @@ def test_numbers_agree_with_the_measure_pages(data_dir):
     for label in ("Active members", "Participation rate", "Response rate", "Median first response"):
         assert _value(overview, label) == _value(participation, label), label
     retention = _app("pages/retention.py")
-    assert _value(overview, "Month-1 retention") == _value(retention, "Latest month-1 retention")
+    assert _value(overview, "Month-1 retention") == _value(retention, "Month-1, latest cohort")
     development = _app("pages/development.py")
     assert _value(overview, "Promoted up the ladder") == _value(development, "Promoted")
 

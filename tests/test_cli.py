@@ -177,7 +177,7 @@ def test_cli_refuses_what_it_cannot_use_with_a_message_not_a_traceback(tmp_path,
 def test_cli_waits_for_a_workspace_the_dashboard_lets_go_of(ws_path):
     """Issue 14.7: a CLI import next to a running dashboard failed with a lock traceback. The
     dashboard now closes a workspace it has not used for a while (ui.db.release_idle) and the CLI
-    waits for it (--wait, default 60 s), saying so."""
+    waits for it (--wait, default 120 s), saying so."""
     holder = subprocess.Popen([sys.executable, "-c", "import sys, time, duckdb; c = duckdb.connect(sys.argv[1]); "
                                "print('held', flush=True); time.sleep(3); c.close(); print('released', flush=True); "
                                "sys.stdin.read()", str(ws_path)],

@@ -31,7 +31,7 @@ from views import cache as view_cache
 MEMORY_LIMIT = os.environ.get("SOCIALCRM_MEMORY_LIMIT", "1GB")  # DuckDB's buffer pool in the app
 
 
-IDLE_RELEASE = float(os.environ.get("SOCIALCRM_IDLE_RELEASE", "20"))  # seconds; 0: never release
+IDLE_RELEASE = float(os.environ.get("SOCIALCRM_IDLE_RELEASE", "60"))  # seconds; 0: never release
 
 _CONS: dict[str, duckdb.DuckDBPyConnection] = {}
 _USED: dict[str, float] = {}
