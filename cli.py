@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 import time
 from datetime import date
@@ -74,7 +73,7 @@ def _open(path: Path):
     """Open a workspace, refusing clearly what is not one or is held by another process."""
     import duckdb
 
-    from datastore.workspace import open_workspace
+    from datastore.workspace import lock_holder, open_workspace
 
     if path.is_dir():
         raise Refused(f"{path} is a folder, not a workspace file (.duckdb).")
@@ -83,12 +82,10 @@ def _open(path: Path):
         try:
             return open_workspace(path)
         except duckdb.IOException as exc:
-            text = str(exc)
-            if "lock" not in text.lower():
-                return _refuse_open(path, text)
-            pid = re.search(r"PID (\d+)", text)
-            who = f"another process (PID {pid.group(1)}: the dashboard or another import)" if pid else \
-                "another process (the dashboard or another import)"
+            pid = lock_holder(exc)
+            if pid is None:
+                return _refuse_open(path, str(exc))
+            who = f"another process ({pid + ': ' if pid else ''}the dashboard or another import)"
             if time.monotonic() >= deadline:
                 raise Refused(f"The workspace {path} is in use by {who}"
                               + (f" and was not released within {WAIT[0]:.0f} s" if WAIT[0] else "")

@@ -164,6 +164,16 @@ def _q(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
+def lock_holder(exc: Exception) -> str | None:
+    """For DuckDB's "could not set lock" error: the holder as 'PID 1234' ('' when the message
+    names none); None for any other error."""
+    text = str(exc)
+    if "lock" not in text.lower():
+        return None
+    m = re.search(r"PID (\d+)", text)
+    return f"PID {m.group(1)}" if m else ""
+
+
 def get_setting(con: duckdb.DuckDBPyConnection, key: str, default: str | None = None) -> str | None:
     rows = con.execute("SELECT value FROM settings WHERE key = ?", [key]).fetchall()
     return rows[0][0] if rows else default

@@ -14,7 +14,6 @@ key on the plans' version (a plan write bumps it). Views are shared objects: rea
 from __future__ import annotations
 
 import os
-import re
 import threading
 import time
 from contextlib import contextmanager
@@ -44,12 +43,6 @@ class WorkspaceBusy(Exception):
     """Another process (an import from the command line) holds the workspace file."""
 
 
-def holder(text: str) -> str:
-    """'PID 1234' from DuckDB's lock message, when it names one."""
-    m = re.search(r"PID (\d+)", text)
-    return f" (PID {m.group(1)})" if m else ""
-
-
 def _root(path: str) -> duckdb.DuckDBPyConnection:
     with _CONS_LOCK:
         _USED[path] = time.monotonic()
@@ -58,10 +51,11 @@ def _root(path: str) -> duckdb.DuckDBPyConnection:
             try:
                 con = ws.open_workspace(path)
             except duckdb.IOException as exc:
-                if "lock" in str(exc).lower():
-                    raise WorkspaceBusy(f"{Path(path).stem} is being changed by another process{holder(str(exc))}, "
-                                        "e.g. an import from the command line.") from None
-                raise
+                pid = ws.lock_holder(exc)
+                if pid is None:
+                    raise
+                raise WorkspaceBusy(f"{Path(path).stem} is being changed by another process"
+                                    f"{f' ({pid})' if pid else ''}, e.g. an import from the command line.") from None
             con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")  # the rest spills to disk; RSS stays bounded
             _CONS[path] = con
             _start_reaper()
