@@ -201,14 +201,18 @@ with tab_history:
         st.info("Nothing imported into this workspace yet.")
     else:
         st.dataframe(history, hide_index=True, placeholder="–", column_config={
+            "import_id": st.column_config.NumberColumn("#", width=40),
             "imported_at": st.column_config.DatetimeColumn("imported", format="DD-MM-YYYY HH:mm"),
+            "file_name": st.column_config.TextColumn("file"),
             "rows_read": st.column_config.NumberColumn("read", format="localized"),
             "rows_loaded": st.column_config.NumberColumn("loaded", format="localized"),
             "rows_rejected": st.column_config.NumberColumn("rejected", format="localized"),
             "rows_duplicate": st.column_config.NumberColumn("duplicates", format="localized"),
             "rows_updated": st.column_config.NumberColumn("updated", format="localized"),
             "date_order": st.column_config.TextColumn(
-                "dates read", help="Day-first or month-first, as the whole date column showed it."),
+                "dates read", width=110, help="Day-first or month-first, as the whole date column showed it "
+                "(per column when they differ)."),
+            "message": st.column_config.TextColumn("report", width="large"),
         })
         download(history, "import-history", key="hist")
         undoable = history[history["status"] == "loaded"].set_index("import_id")

@@ -36,7 +36,7 @@ with st.expander("Definitions and settings: the engagement ladder's thresholds")
                                 help="A Contributor with a referral or at least this many share/reply actions in the "
                                      "window is an Advocate."))
 ladder = LadderOptions(window_days=window, participant=participant, contributor=contributor, advocate_actions=adv)
-with computing():
+with computing(what="customer development"):
     v = db.view("development", ctx.workspace, ctx.filters, DevelopmentSettings(ladder, g))
 if v.empty:
     st.info("No members in the chosen range and filters. Widen the date range or clear the segment filter.",
@@ -159,7 +159,7 @@ def lifetime_value() -> None:
             return
         st.session_state["dev_clv_on"] = True
     if cv is None:
-        with computing(300):
+        with computing(300, "the lifetime-value model (a few seconds on large data)"):
             cv = db.view("development_clv", ctx.workspace, ctx.filters, options)
     if cv.error:
         st.info(f"No lifetime-value model for this range: {cv.error}.", icon=":material/info:")

@@ -38,7 +38,7 @@ header("Overview", "Is our social CRM working? The numbers that matter, the targ
 if empty_state(ctx):
     st.stop()
 g, today = ctx.grain, date.today()
-with computing():
+with computing(what="the Overview"):
     v = db.view("overview", ctx.workspace, ctx.filters, OverviewSettings(g, today))
 
 st.caption(v.period_note)

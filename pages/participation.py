@@ -20,7 +20,7 @@ header("Participation", "A social CRM works through the activity of its particip
 if empty_state(ctx):
     st.stop()
 g = ctx.grain
-with computing():
+with computing(what="participation"):
     v = db.view("participation", ctx.workspace, ctx.filters, GrainSettings(g))
 
 st.caption(v.period_note)

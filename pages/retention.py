@@ -77,7 +77,7 @@ if st.session_state.get("ret_n", 1) > periods:  # before the widget: its maximum
 n = int(st.session_state.get("ret_n", 1))
 by = st.session_state.get("ret_by") or "channel"
 drift, inactive = int(st.session_state.get("ret_drift", 90)), int(st.session_state.get("ret_inactive", 180))
-with computing():
+with computing(what="retention"):
     v = db.view("retention", ctx.workspace, ctx.filters,
                 RetentionSettings(options, n=n, by=by, drifting_days=min(drift, inactive), inactive_days=inactive))
 if v.empty:

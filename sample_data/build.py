@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from datastore.importer import import_file
@@ -13,20 +14,32 @@ from derived.sync import sync
 from plans.store import seed_sample_plans
 from sample_data.generator import generate, write_exports
 
+Progress = Callable[[float, str], None]  # (fraction done, what is happening)
+
 
 def build(path: str | Path, members: int = 5000, interactions: int = 200_000, seed: int = 42,
-          time_zone: str = "Europe/Amsterdam", name: str | None = None) -> list:
+          time_zone: str = "Europe/Amsterdam", name: str | None = None, progress: Progress | None = None) -> list:
     """Generate the sample community into the workspace at ``path`` (created when new) the way a
     user's files go in: exports written to a temporary folder (Dutch Windows-1252 files included),
-    imported, the derived tables built, example targets and trials seeded. Returns the reports."""
+    imported, the derived tables built, example targets and trials seeded. Returns the reports.
+    ``progress`` hears each step (generate 0–15 %, the imports 15–70 %, the tables the pages read
+    70–95 %, the example plans)."""
+    say = progress or (lambda _f, _t: None)
     with tempfile.TemporaryDirectory() as tmp:
+        say(0.0, f"Generating a sample community: {members:,} members, {interactions:,} interactions")
         files = write_exports(generate(members=members, interactions=interactions, seed=seed), tmp)
         con = open_workspace(path, time_zone=time_zone)
         try:
             if name:
                 set_setting(con, "name", name)
-            reports = [import_file(con, file_path, dataset=dataset) for file_path, dataset in files]
-            sync(con)
+            reports = []
+            for i, (file_path, dataset) in enumerate(files):
+                lo, width = 0.15 + 0.55 * i / len(files), 0.55 / len(files)
+                head = f"Importing {Path(file_path).name} into {dataset} ({i + 1} of {len(files)})"
+                reports.append(import_file(con, file_path, dataset=dataset, progress=lambda f, t, lo=lo, w=width, h=head:
+                                           say(lo + w * f, f"{h}: {t[:1].lower()}{t[1:]}")))
+            sync(con, lambda f, t: say(0.7 + 0.25 * f, f"Preparing the tables the pages read: {t[:1].lower()}{t[1:]}"))
+            say(0.97, "Adding example targets and trials")
             seed_sample_plans(con)  # example targets and trials for the Overview (idempotent)
         finally:
             con.close()
@@ -34,15 +47,15 @@ def build(path: str | Path, members: int = 5000, interactions: int = 200_000, se
 
 
 def ensure_sample(directory: str | Path | None = None, reset: bool = False, members: int = 5000,
-                  interactions: int = 200_000) -> Path:
+                  interactions: int = 200_000, progress: Progress | None = None) -> Path:
     """The built-in Sample workspace, built on first use. Built under a temporary name and moved
-    into place, so a half-built sample never shows."""
+    into place, so a half-built sample never shows; ``progress`` as for ``build``."""
     path = workspace_path(SAMPLE, directory)
     if path.exists() and not reset:
         return path
     tmp_path = path.with_name(f".building-{os.getpid()}-{SAMPLE}.duckdb")
     tmp_path.unlink(missing_ok=True)
-    for report in build(tmp_path, members, interactions, name=SAMPLE):
+    for report in build(tmp_path, members, interactions, name=SAMPLE, progress=progress):
         if report.status != "loaded":
             raise RuntimeError(f"Sample import of {report.file_name} failed: {report.message}")
     delete_workspace(SAMPLE, directory)

@@ -205,3 +205,57 @@ def test_the_app_lends_an_idle_workspace_to_another_process_and_waits_for_it(dat
     assert not at.exception, at.exception
     assert not any("being changed by another process" in i.value for i in at.info)
     assert path in db._CONS
+
+
+def test_the_history_says_how_dates_were_read_in_a_few_words():
+    """Issue 15.5: 'dates read' was cut off ('occurred_at: d…'): one order for all date columns is
+    one word; only when the columns differ is each named."""
+    from views.data import dates_read
+
+    assert dates_read("occurred_at: day-first") == "day-first"
+    assert dates_read("joined_at: day-first,churned_at: day-first") == "day-first"
+    assert dates_read("joined_at: day-first,churned_at: month-first") == \
+        "joined_at day-first, churned_at month-first"
+    assert dates_read(None) is None
+
+
+def test_a_first_start_builds_the_sample_with_progress_that_says_what_happens(tmp_path, monkeypatch):
+    """Issue 15.13: the first view of a fresh install took 11 s behind one spinner. The Sample build
+    reports each step (generating, each import, the tables the pages read, the example plans) on a
+    progress bar, and the page opens on the Sample when it is done."""
+    import streamlit as st
+
+    from sample_data import build as build_sample
+    from tests.ui_support import _router_on_every_run
+    from ui import db
+
+    monkeypatch.setenv(ws.DATA_DIR_ENV, str(tmp_path))
+    _router_on_every_run(monkeypatch)
+    st.cache_resource.clear()
+    heard: list[tuple[float, str]] = []
+    real = build_sample.ensure_sample
+
+    def small(directory, reset=False, progress=None, **_):
+        def hear(f, t):
+            heard.append((f, t))
+            progress(f, t)
+        return real(directory, reset=reset, members=150, interactions=2_000, progress=hear)
+
+    monkeypatch.setattr(build_sample, "ensure_sample", small)
+    try:
+        at = _app()
+        assert not at.exception, at.exception
+        assert (tmp_path / "Sample.duckdb").exists()
+        texts = [t for _, t in heard]
+        assert texts[0].startswith("Generating a sample community: 150 members, 2,000 interactions")
+        assert any(t.startswith("Importing crm_leden.csv into members (1 of 3)") for t in texts), texts
+        assert any(t.startswith("Preparing the tables the pages read") for t in texts), texts
+        assert texts[-1] == "Adding example targets and trials"
+        fractions = [f for f, _ in heard]
+        assert fractions == sorted(fractions) and 0 <= fractions[0] and fractions[-1] <= 1
+        assert [e.label for e in at.main if type(e).__name__ == "Status"] == ["The Sample workspace is ready"]
+        assert "Active members" in [m.label for m in at.metric]  # and the Overview opened on it
+        rerun = _app()  # a later run builds nothing
+        assert not rerun.exception and len(heard) == len(texts)
+    finally:
+        db.close_all()

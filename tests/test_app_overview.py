@@ -3,6 +3,7 @@ and Development pages, open targets and trials with alerts, the report button, a
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 import pandas as pd
@@ -72,7 +73,13 @@ def test_headline_numbers_are_the_registry_metrics(data_dir):
     median = next(m for m in at.metric if m.label == "Median first response")
     assert median.proto.delta.startswith("-" if change < 0 else "+")
     assert median.proto.color == (Metric.MetricColor.GREEN if change < 0 else Metric.MetricColor.RED)
-    assert len(median.proto.chart_data) == min(12, frt["median_hours"].notna().sum())  # trend: the last 12 periods
+    # Trend: the last 12 periods as an inline SVG under the tile, green (faster is good news) or red.
+    # (Not st.metric's chart_data: Streamlit's Vega sparkline logs "Infinite extent" warnings, issue 15.5.)
+    assert not any(m.proto.chart_data for m in at.metric)
+    spark = next(m.value for m in at.markdown if 'aria-label="Median first response: the last' in m.value)
+    points = re.search(r'points="([^"]+)"', spark).group(1).split()
+    assert len(points) == min(12, frt["median_hours"].notna().sum())
+    assert ('stroke="#2e9e5b"' if change < 0 else 'stroke="#d1495b"') in spark
 
 
 def _value(at, label: str) -> str:

@@ -279,7 +279,7 @@ def test_target_chart_layers_values_projection_and_rules():
     rep = evaluate(series, direction="at_least", baseline=0.10, target_value=0.15, start=date(2026, 4, 1),
                    due=date(2026, 9, 30), today=date(2026, 7, 15))
     spec = target_chart(target, rep, width=400).to_dict()
-    assert spec["width"] == 400 and len(spec["layer"]) == 8  # line, points, projection, 2 x (rule + label), dates
+    assert spec["width"] == 400 and len(spec["layer"]) == 5  # line, points, projection, rules, dates
     datasets = list(spec["datasets"].values())
     lines = next(d for d in datasets if any(r.get("series") == "projection" for r in d))
     actual = [(r["period"][:10], r["shown"]) for r in lines if r["series"] == "period value"]
@@ -287,5 +287,11 @@ def test_target_chart_layers_values_projection_and_rules():
     # The least-squares line through 10, 11, 12 % goes up 1 point a month: 15 % in September.
     projected = [r["shown"] for r in lines if r["series"] == "projection"]
     assert projected == ["10.0 %", "11.0 %", "12.0 %", "13.0 %", "14.0 %", "15.0 %"]
-    labels = sorted(r["label"] for d in datasets for r in d if "label" in r)
-    assert labels == ["baseline 10.0 %", "target 15.0 %"]
+    # Issue 15.5: the target and baseline labels ran into the line; they are named in the legend now
+    # (no text on the plot), each with its value, and the rules carry the same names.
+    marks = [layer["mark"] if isinstance(layer["mark"], str) else layer["mark"]["type"] for layer in spec["layer"]]
+    assert "text" not in marks
+    domain = spec["layer"][0]["encoding"]["color"]["scale"]["domain"]
+    assert domain == ["period value", "projection", "target 15.0 %", "baseline 10.0 %"]
+    rules = sorted(r["series"] for d in datasets for r in d if "what" in r)
+    assert rules == ["baseline 10.0 %", "target 15.0 %"]

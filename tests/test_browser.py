@@ -109,6 +109,8 @@ def test_overview_opens_on_sample(server, page):
     outside = []  # the app works offline: nothing may be fetched from anywhere but the server
     page.on("request", lambda r: None if r.url.startswith(server) or r.url.startswith(("data:", "blob:"))
             else outside.append(r.url))
+    vega = []  # issue 15.5: the tiles' sparklines logged "WARN Infinite extent" twice each
+    page.on("console", lambda m: vega.append(m.text) if "WARN" in m.text else None)
     page.goto(server)
     page.get_by_role("heading", name="Overview", exact=True).wait_for(timeout=60_000)
     page.get_by_text("Active members per month").wait_for()
@@ -117,6 +119,8 @@ def test_overview_opens_on_sample(server, page):
     page.screenshot(path=str(SHOTS / "overview.png"), full_page=True)
     _no_error(page)
     assert not outside, outside
+    assert page.locator("[data-testid='stMarkdown'] svg.spark").count() >= 6  # the tiles' trends
+    assert not vega, vega
 
 
 @pytest.mark.parametrize("path,heading", [

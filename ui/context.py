@@ -16,7 +16,6 @@ import streamlit as st
 from datastore import workspace as ws
 from metrics import Filters
 from metrics.queries import filter_options
-from sample_data import build as build_sample
 from ui import db
 from ui.widgets import plain
 
@@ -69,8 +68,19 @@ def _through_the_router() -> None:
         st.rerun()
 
 
+def _build_sample(label: str, *, reset: bool = False) -> None:
+    """Build the Sample with a progress bar that says what is happening (a first start takes a
+    while: the exports are generated and imported and the tables the pages read are prepared)."""
+    with st.status(label, expanded=True) as status:
+        bar = st.progress(0.0, text="Starting…")
+        db.ensure_sample(db.data_directory(), lambda f, t: bar.progress(min(max(f, 0.0), 1.0), text=t), reset=reset)
+        bar.progress(1.0, text="Done")
+        status.update(label="The Sample workspace is ready", state="complete", expanded=False)
+
+
 def _workspace_picker() -> str:
-    db.ensure_sample(db.data_directory())
+    if not db.sample_ready(db.data_directory()):
+        _build_sample("Preparing the Sample workspace (first start only)…")
     names = ws.list_workspaces(db.data_directory())
     state = st.session_state
     if state.get(_NEXT_WS) in names:
@@ -213,10 +223,7 @@ def _confirm_delete(name: str) -> None:
 def _confirm_reset() -> None:
     st.write("Rebuilds the Sample workspace from the built-in generator. Anything you imported into it is lost.")
     if st.button("Reset", type="primary"):
-        db.forget(ws.SAMPLE)
-        db.ensure_sample.clear()
-        with st.spinner("Rebuilding the sample…"):
-            build_sample.ensure_sample(db.data_directory(), reset=True)
+        _build_sample("Rebuilding the Sample workspace…", reset=True)
         st.rerun()
 
 

@@ -137,9 +137,20 @@ def warm(con: duckdb.DuckDBPyConnection) -> None:
         view_cache.warm(con, data_directory(), DEFAULTS)
 
 
-@st.cache_resource(show_spinner="Preparing the sample workspace (first start only)…")
-def ensure_sample(directory: str) -> str:
-    return str(build_sample.ensure_sample(directory))
+_SAMPLE_LOCK = threading.Lock()  # one Sample build per process: other sessions wait for it
+
+
+def sample_ready(directory: str) -> bool:
+    return ws.workspace_path(ws.SAMPLE, directory).exists()
+
+
+def ensure_sample(directory: str, progress=None, *, reset: bool = False) -> str:
+    """The Sample workspace, built on first start (or rebuilt: ``reset``); ``progress(fraction,
+    text)`` hears each step of the build."""
+    if reset:
+        forget(ws.SAMPLE)
+    with _SAMPLE_LOCK:
+        return str(build_sample.ensure_sample(directory, reset=reset, progress=progress))
 
 
 def data_directory() -> str:

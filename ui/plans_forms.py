@@ -116,9 +116,18 @@ def target_chart(target: dict, rep: TargetReport, *, width: int | None = None, h
     projection = _frame(rep.projection, "projection").assign(state="least-squares trend")
     lines = pd.concat([actual, projection], ignore_index=True)
     lines["shown"] = [fmt_value(metric, v) for v in lines["value"]]
-    color = alt.Color("series:N", title=None, scale=alt.Scale(domain=["period value", "projection"],
-                                                              range=["#3b75af", "#8a8f98"]),
-                      legend=alt.Legend(orient="top"))
+    # The target and the baseline are named in the legend ("target 15.0 %"), not written on the plot,
+    # where their labels ran into the line.
+    rules = [("target", float(target["target_value"]), "#2e9e5b")]
+    if rep.baseline is not None and not pd.isna(rep.baseline):
+        rules.append(("baseline", float(rep.baseline), "#6c737d"))
+    rule_rows = pd.DataFrame({"what": [w for w, _, _ in rules], "value": [v for _, v, _ in rules],
+                              "shown": [fmt_value(metric, v) for _, v, _ in rules]})
+    rule_rows["series"] = rule_rows["what"] + " " + rule_rows["shown"]
+    color = alt.Color("series:N", title=None, scale=alt.Scale(
+        domain=["period value", "projection", *rule_rows["series"]],
+        range=["#3b75af", "#8a8f98", *[c for _, _, c in rules]]),
+        legend=alt.Legend(orient="top", symbolType="stroke", symbolStrokeWidth=2.5, labelLimit=320))
     x = alt.X("period:T", title=None)
     y_axis = alt.Axis(format="%") if share else alt.Axis()
     tooltip = [alt.Tooltip("series:N", title="line"), alt.Tooltip("period:T", title="period"),
@@ -130,18 +139,10 @@ def target_chart(target: dict, rep: TargetReport, *, width: int | None = None, h
         base.transform_filter("datum.series == 'period value'").mark_point(filled=True, size=40).encode(
             opacity=alt.condition("datum.state == 'complete'", alt.value(1.0), alt.value(0.35))),
         base.transform_filter("datum.series == 'projection'").mark_line(strokeDash=[6, 4]),
+        alt.Chart(rule_rows).mark_rule(strokeDash=[2, 2], strokeWidth=2).encode(
+            y="value:Q", color=color,
+            tooltip=[alt.Tooltip("what:N", title="line"), alt.Tooltip("shown:N", title="value")]),
     ]
-    rules = [("target", float(target["target_value"]), "#2e9e5b")]
-    if rep.baseline is not None and not pd.isna(rep.baseline):
-        rules.append(("baseline", float(rep.baseline), "#8a8f98"))
-    for what, value, rule_color in rules:
-        shown = fmt_value(metric, value)
-        rule = alt.Chart(pd.DataFrame({"what": [what], "value": [value], "shown": [shown],
-                                       "label": [f"{what} {shown}"]})).encode(
-            y="value:Q", tooltip=[alt.Tooltip("what:N", title="line"), alt.Tooltip("shown:N", title="value")])
-        layers.append(rule.mark_rule(color=rule_color, strokeDash=[2, 2], strokeWidth=2))
-        layers.append(rule.mark_text(color=rule_color, align="left", dx=4, dy=-7, fontSize=11).encode(
-            text="label:N", x=alt.value(2)))
     dates = pd.DataFrame({"when": ["start", "due"],
                           "period": pd.to_datetime([target["start_date"], target["due_date"]])})
     layers.append(alt.Chart(dates).mark_rule(color="#555", strokeDash=[1, 3]).encode(

@@ -46,8 +46,10 @@ STATUS_COLORS = {
 # ---------------------------------------------------------------------------------------------
 # Pictures: a hand-drawn SVG sparkline and vl-convert chart images
 # ---------------------------------------------------------------------------------------------
-def sparkline_svg(values: Sequence[float], color: str = "#3b75af", width: int = 140, height: int = 36) -> str:
-    """A tiny line chart of ``values`` as inline SVG (empty string for fewer than two values)."""
+def sparkline_svg(values: Sequence[float], color: str = "#3b75af", width: int = 140, height: int = 36, *,
+                  title: str = "trend", fluid: bool = False) -> str:
+    """A tiny line chart of ``values`` as inline SVG (empty string for fewer than two values);
+    ``fluid``: as wide as its container, the proportions kept; ``title``: its hover text."""
     vals = [float(v) for v in values if v is not None and not pd.isna(v)]
     if len(vals) < 2:
         return ""
@@ -58,8 +60,9 @@ def sparkline_svg(values: Sequence[float], color: str = "#3b75af", width: int = 
     points = [(pad + i * step, height - pad - (v - lo) / span * (height - 2 * pad)) for i, v in enumerate(vals)]
     path = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
     x_end, y_end = points[-1]
-    return (f'<svg class="spark" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-            f'viewBox="0 0 {width} {height}" role="img" aria-label="trend">'
+    size = 'width="100%" style="height:auto;display:block"' if fluid else f'width="{width}" height="{height}"'
+    return (f'<svg class="spark" xmlns="http://www.w3.org/2000/svg" {size} '
+            f'viewBox="0 0 {width} {height}" role="img" aria-label="{_e(title)}"><title>{_e(title)}</title>'
             f'<polyline fill="none" stroke="{color}" stroke-width="1.8" points="{path}"/>'
             f'<circle cx="{x_end:.1f}" cy="{y_end:.1f}" r="2.5" fill="{color}"/></svg>')
 

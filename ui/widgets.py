@@ -8,14 +8,29 @@ from contextlib import contextmanager
 
 import streamlit as st
 
+from ui.report import BAD, GOOD, NEUTRAL, sparkline_svg
 from views.tiles import Headline
+
+TREND_COLORS = {True: GOOD, False: BAD, None: NEUTRAL}  # good news, bad news, no change
 
 
 def tile(col, h: Headline, *, trend: bool = False) -> None:
-    """One headline tile (``views.tiles.Headline``) in ``col``: value, change, help with the period."""
-    col.metric(h.label, h.text, delta=h.delta_text, delta_color=h.delta_color, delta_arrow=h.delta_arrow, border=True,
-               help=h.help + (f" Period: {h.period}." if h.period else ""),
-               chart_data=list(h.trend) if trend and len(h.trend) > 1 else None, chart_type="line")
+    """One headline tile (``views.tiles.Headline``) in ``col``: value, change, help with the period;
+    ``trend``: with the last periods as a sparkline under it, green / red / grey as the change is.
+
+    The sparkline is the report's inline SVG, not st.metric's ``chart_data``: Streamlit draws that
+    as a Vega view whose empty hover layer logs two "Infinite extent" warnings per tile, and seven
+    Vega views cost the browser more than seven SVG lines."""
+    kwargs = dict(delta=h.delta_text, delta_color=h.delta_color, delta_arrow=h.delta_arrow,
+                  help=h.help + (f" Period: {h.period}." if h.period else ""))
+    spark = sparkline_svg(h.trend, TREND_COLORS[h.good], width=240, height=56, fluid=True,
+                          title=f"{h.label}: the last {len(h.trend)} periods") if trend else ""
+    if not spark:
+        col.metric(h.label, h.text, border=True, **kwargs)
+        return
+    box = col.container(border=True, gap="small")
+    box.metric(h.label, h.text, **kwargs)
+    box.markdown(spark, unsafe_allow_html=True)  # numbers only: no user text in it
 
 
 def tiles(headlines: Sequence[Headline], per_row: int = 4, *, trend: bool = False) -> list:
@@ -29,9 +44,12 @@ def tiles(headlines: Sequence[Headline], per_row: int = 4, *, trend: bool = Fals
 
 
 @contextmanager
-def computing(height: int = 420):
-    """A skeleton while a view computes (shown after a short delay, cleared when done)."""
-    with st.skeleton(height=height):
+def computing(height: int = 420, what: str = "this page's numbers"):
+    """A skeleton while a view computes, with a line that says what is happening and for how long
+    (both shown only after a short delay, cleared when done): a first visit after an import or a
+    new filter computes; later visits read the stored result."""
+    with st.spinner(f"Computing {what} from the stored tables (once per filter after an import; later visits "
+                    "read the stored result)…", show_time=True), st.skeleton(height=height):
         yield
 
 
