@@ -454,7 +454,9 @@ def report(run: dict) -> str:
     (a first or cold visit to the bare page's cold visit, the rest to its warm one)."""
     bare_run = run["bare"]
     small = run.get("small_change") or {}
-    lines = [f"### {run['shape']}, {run['interactions']:,} interactions — {run['when']}", "",
+    idle = run.get("idle_release", "60")
+    lines = [f"### {run['shape']}, {run['interactions']:,} interactions — {run['when']}"
+             f" (SOCIALCRM_IDLE_RELEASE={idle})", "",
              f"Bare page: cold {bare_run['cold']} s, warm {bare_run['warm']} s. "
              f"Import: {run['import']}. Server RSS after every page: {run['pages'].get('rss_mb')} MB."]
     if small:
@@ -501,6 +503,7 @@ def main() -> None:
                 split = (f" (import {parts['import']} s + derived tables {parts['derived']} s)"
                          if "derived" in parts else "")
                 run = {"shape": shape, "interactions": n, "when": datetime.now().strftime("%Y-%m-%d %H:%M"),
+                       "idle_release": os.environ.get("SOCIALCRM_IDLE_RELEASE", "60"),
                        "import": f"interactions {imp} s{split} vs DuckDB read_csv {baseline} s = {imp / baseline:.2f}× "
                                  f"(all three files {info['seconds']} s, load {info['load']})",
                        "small_change": small_change(data_dir), "bare": bare(browser)}
