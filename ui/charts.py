@@ -363,7 +363,7 @@ def move_matrix(cells: pd.DataFrame, kind: str, order: list[str], title_to: str,
         return None
     data = cells.assign(dark=cells["members"] > 0.4 * cells["members"].max())
     x = alt.X(f"to_{kind}:N", title=title_to, sort=order, axis=alt.Axis(labelAngle=-40, labelOverlap=False))
-    y = alt.Y(f"from_{kind}:N", title=f"{kind} the month before", sort=order)
+    y = alt.Y(f"from_{kind}:N", title=f"{kind} before", sort=order)  # a longer title was cut off (15.5)
     rect = alt.Chart(data).mark_rect(stroke="white").encode(
         x=x, y=y, color=alt.Color("members:Q", title="members", scale=alt.Scale(scheme=scheme, type="sqrt")),
         tooltip=[alt.Tooltip(f"from_{kind}:N", title="from"), alt.Tooltip(f"to_{kind}:N", title="to"),
