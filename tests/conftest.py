@@ -20,6 +20,7 @@ from datastore.workspace import open_workspace  # noqa: E402
 # No background warm-up of views in the app under test (AppTest runs in this process; the
 # servers the browser tests start inherit it): tests/test_view_cache.py drives it directly.
 os.environ.setdefault("SOCIALCRM_WARM_VIEWS", "0")
+os.environ.setdefault("SOCIALCRM_WARM_QUIET", "0")  # tests that warm up do not wait for a quiet moment
 os.environ.setdefault("SOCIALCRM_IDLE_RELEASE", "0")  # tests release workspaces explicitly (db.release_idle)
 
 

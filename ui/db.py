@@ -200,6 +200,7 @@ def sync(name: str, progress=None) -> derived.SyncReport:
 def view(page: str, workspace: str, filters, settings=None):
     """The page's view (``views.VIEWS[page]``), cached on the data and the arguments: in this
     process, and on disk (``views.cache``: it outlives a restart; the warm-up fills it)."""
+    view_cache.seen()  # the warm-up keeps out of the way while someone uses the pages
     con = root(workspace)
     key = view_cache.key(con, page)
     view_cache.remember(data_directory(), page, settings)

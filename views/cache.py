@@ -133,18 +133,34 @@ def _prune(folder: Path, prefix: str) -> None:
 
 _ASKED = 0  # views pages are computing now (not the warm-up's)
 _ASKED_CHANGED = threading.Condition()
+_LAST_SEEN = 0.0  # time.monotonic() of the last page run that asked for a view
+# Seconds without a page run before the warm-up starts a view: a person who just changed a filter is
+# still waiting for the browser to draw it (seconds at 10 M on two cores), and clicks again soon.
+QUIET = float(os.environ.get("SOCIALCRM_WARM_QUIET", "5"))
 
 
-def _yield_to_pages(halt: threading.Event, longest: float = 60.0) -> None:
-    """The warm-up waits while a page computes the view someone is looking at: on two cores the two
-    would halve each other's speed, and the person waits, the warm-up does not."""
+def seen() -> None:
+    """A page run asked for a view (the warm-up keeps out of the way for ``QUIET`` seconds)."""
+    global _LAST_SEEN
+    _LAST_SEEN = time.monotonic()
+
+
+def _yield_to_pages(halt: threading.Event, longest: float = 60.0, quiet: float | None = None) -> None:
+    """The warm-up waits while a page computes the view someone is looking at, and until no page has
+    run for ``quiet`` seconds: on two cores the two would halve each other's speed, and the person
+    waits, the warm-up does not. It waits ``longest`` seconds at most."""
+    quiet = QUIET if quiet is None else quiet
     deadline = time.monotonic() + longest
     with _ASKED_CHANGED:
-        while _ASKED and not halt.is_set():
-            left = deadline - time.monotonic()
+        while not halt.is_set():
+            now = time.monotonic()
+            calm = quiet - (now - _LAST_SEEN)
+            if not _ASKED and calm <= 0:
+                return
+            left = deadline - now
             if left <= 0:
                 return
-            _ASKED_CHANGED.wait(min(left, 1.0))
+            _ASKED_CHANGED.wait(min(left, 1.0, max(calm, 0.05)))
 
 
 def _asked(delta: int) -> None:
@@ -157,7 +173,8 @@ def _asked(delta: int) -> None:
 def get(con: duckdb.DuckDBPyConnection, page: str, filters: Filters, settings=None, *,
         k: Key | None = None, compute: Callable | None = None, background: bool = False):
     """``page``'s view: stored, being computed (then waited for), or computed now and stored.
-    ``background``: asked by the warm-up (which then gives way to pages' own requests)."""
+    ``background``: asked by the warm-up (which then gives way to pages' own requests; a view
+    stored already is not loaded, and None is returned)."""
     k = k or key(con, page)
     path = _file(k, page, filters, settings)
     while True:
@@ -175,6 +192,8 @@ def get(con: duckdb.DuckDBPyConnection, page: str, filters: Filters, settings=No
         if obj is not None:
             return obj
     try:
+        if background and path.exists():
+            return None  # stored: the warm-up has nothing to do (loading it would only cost a page time)
         obj = _load(path)
         if obj is None:
             if compute is None:
@@ -314,7 +333,7 @@ def warm(con: duckdb.DuckDBPyConnection, data_folder: str | Path, defaults: dict
                 if halt.is_set():
                     return
                 if pages is None or page in pages:
-                    _yield_to_pages(halt)
+                    _yield_to_pages(halt, quiet=None if background else 0.0)
                     get(con, page, filters, settings, background=True)
             log.info("warmed the views of %s in %.1f s", path, time.perf_counter() - started)
         except Exception as exc:  # noqa: BLE001 - a closed or deleted workspace: nothing to warm
