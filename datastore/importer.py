@@ -1041,15 +1041,27 @@ def _undo(con: duckdb.DuckDBPyConnection, import_id: int) -> int:
 def list_imports(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     cur = con.cursor()
     try:
-        return cur.execute(
+        frame = cur.execute(
             """SELECT import_id, imported_at, file_name, dataset, status, rows_read, rows_loaded,
                       rows_rejected, rows_duplicate, rows_updated,
-                      nullif(replace(regexp_replace(CAST(json_extract(options, '$.date_order') AS VARCHAR),
-                                                    '[{}"]', '', 'g'), ':', ': '), '') AS date_order, message
+                      CAST(json_extract(options, '$.date_order') AS VARCHAR) AS date_order, message
                FROM imports ORDER BY import_id DESC"""
         ).df()
     finally:
         cur.close()
+    frame["date_order"] = [dates_read(json.loads(o)) if isinstance(o, str) else None for o in frame["date_order"]]
+    return frame
+
+
+def dates_read(orders: dict[str, str] | None) -> str | None:
+    """How an import read its date columns, in a few words: {'joined_at': 'day-first', 'churned_at':
+    'day-first'} -> 'day-first' (the usual case), else 'joined_at day-first, churned_at month-first'."""
+    if not orders:
+        return None
+    kinds = set(orders.values())
+    if len(kinds) == 1:
+        return kinds.pop()
+    return ", ".join(f"{f} {k}" for f, k in orders.items())
 
 
 def rejects_for(con: duckdb.DuckDBPyConnection, import_id: int, limit: int | None = None) -> pd.DataFrame:

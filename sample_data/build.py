@@ -25,6 +25,10 @@ def build(path: str | Path, members: int = 5000, interactions: int = 200_000, se
     ``progress`` hears each step (generate 0–15 %, the imports 15–70 %, the tables the pages read
     70–95 %, the example plans)."""
     say = progress or (lambda _f, _t: None)
+
+    def step(lo: float, width: float, head: str) -> Progress:  # a part of the build: "<head>: <what now>"
+        return lambda f, t: say(lo + width * f, f"{head}: {t[:1].lower()}{t[1:]}")
+
     with tempfile.TemporaryDirectory() as tmp:
         say(0.0, f"Generating a sample community: {members:,} members, {interactions:,} interactions")
         files = write_exports(generate(members=members, interactions=interactions, seed=seed), tmp)
@@ -34,11 +38,10 @@ def build(path: str | Path, members: int = 5000, interactions: int = 200_000, se
                 set_setting(con, "name", name)
             reports = []
             for i, (file_path, dataset) in enumerate(files):
-                lo, width = 0.15 + 0.55 * i / len(files), 0.55 / len(files)
                 head = f"Importing {Path(file_path).name} into {dataset} ({i + 1} of {len(files)})"
-                reports.append(import_file(con, file_path, dataset=dataset, progress=lambda f, t, lo=lo, w=width, h=head:
-                                           say(lo + w * f, f"{h}: {t[:1].lower()}{t[1:]}")))
-            sync(con, lambda f, t: say(0.7 + 0.25 * f, f"Preparing the tables the pages read: {t[:1].lower()}{t[1:]}"))
+                reports.append(import_file(con, file_path, dataset=dataset,
+                                           progress=step(0.15 + 0.55 * i / len(files), 0.55 / len(files), head)))
+            sync(con, step(0.7, 0.25, "Preparing the tables the pages read"))
             say(0.97, "Adding example targets and trials")
             seed_sample_plans(con)  # example targets and trials for the Overview (idempotent)
         finally:

@@ -210,11 +210,11 @@ def test_the_app_lends_an_idle_workspace_to_another_process_and_waits_for_it(dat
 def test_the_history_says_how_dates_were_read_in_a_few_words():
     """Issue 15.5: 'dates read' was cut off ('occurred_at: d…'): one order for all date columns is
     one word; only when the columns differ is each named."""
-    from views.data import dates_read
+    from datastore.importer import dates_read
 
-    assert dates_read("occurred_at: day-first") == "day-first"
-    assert dates_read("joined_at: day-first,churned_at: day-first") == "day-first"
-    assert dates_read("joined_at: day-first,churned_at: month-first") == \
+    assert dates_read({"occurred_at": "day-first"}) == "day-first"
+    assert dates_read({"joined_at": "day-first", "churned_at": "day-first"}) == "day-first"
+    assert dates_read({"joined_at": "day-first", "churned_at": "month-first"}) == \
         "joined_at day-first, churned_at month-first"
     assert dates_read(None) is None
 
