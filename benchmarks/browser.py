@@ -52,7 +52,7 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 WORKSPACE = "Bench"
 PAGES = {"overview": "", "participation": "participation", "retention": "retention",
          "development": "development", "plans": "plans", "members": "members",
-         "data": "data"}
+         "listening": "listening", "data": "data"}
 FILTERS = ("channel", "dates", "segment", "campaign", "clear")
 QUIET_MS = 400
 

@@ -628,7 +628,10 @@ def _stage(con, cur, path: Path, tmp: Path, profile: FileProfile, ds: str, mappi
 
 
 def _next_import_id(cur: duckdb.DuckDBPyConnection) -> int:
-    return int(cur.execute("SELECT coalesce(max(import_id), 0) + 1 FROM imports").fetchall()[0][0])
+    """After every import the log or the journal knows (rows written by another tool, a test's
+    hand-made rows, are journalled without a log entry): an undo never takes someone else's rows."""
+    return int(cur.execute("""SELECT greatest((SELECT coalesce(max(import_id), 0) FROM imports),
+                                              (SELECT coalesce(max(import_id), 0) FROM changes)) + 1""").fetchall()[0][0])
 
 
 def _log(cur, import_id: int, report: ImportReport, content_hash: str, options: ImportOptions, extra: dict) -> None:

@@ -17,6 +17,12 @@ raw-table oracle in the tests, so a definition changed here changes everywhere a
 * **community** at a date: CRM members (latest version, non-employees) who joined on or before
   it (``joined_at``, else their first activity; neither: from the start) and had not churned
   (``churned_at`` after it). Without any members data: everyone seen in the interactions so far.
+* **sentiment** of an interaction: the export's own value when given, else its text's score
+  (``derived.text``); **positive** above 0.05, **negative** below -0.05, else neutral.
+* **hashtags**: the ``#word`` tokens of the text and the words of the ``hashtags`` column,
+  lower-cased, without ``#``, distinct and sorted.
+* **mention** (listening): an inbound interaction, by anyone (members, unknown handles and
+  anonymous contacts alike: listening is about what is said, not who is a member).
 """
 
 from __future__ import annotations
@@ -40,6 +46,31 @@ def reply_seconds(message_at: str, replied_at: str) -> str:
     # greatest() would turn a NULL reply into 0: keep the CASE.
     return (f"(CASE WHEN {replied_at} IS NOT NULL "
             f"THEN greatest(date_diff('second', {message_at}, {replied_at}), 0) END)")
+
+
+SENTIMENT_THRESHOLD = 0.05
+
+
+def sentiment_label(score: str) -> str:
+    """SQL: 'positive' / 'neutral' / 'negative' for a sentiment (NULL without one)."""
+    t = SENTIMENT_THRESHOLD
+    return (f"(CASE WHEN {score} > {t} THEN 'positive' WHEN {score} < -{t} THEN 'negative' "
+            f"WHEN {score} IS NOT NULL THEN 'neutral' END)")
+
+
+def net_sentiment(positive: str, negative: str) -> str:
+    """SQL: (positive - negative) / (positive + negative); NULL when both are 0."""
+    return f"(({positive}) - ({negative}))::DOUBLE / nullif(({positive}) + ({negative}), 0)"
+
+
+_TAG = "[\\pL\\pN_]+"  # no braces: the SQL goes through str.format
+
+
+def hashtags(text: str, column: str) -> str:
+    """SQL: the hashtags of an interaction (see the module text) as a sorted list."""
+    return (f"list_sort(list_distinct(list_concat("
+            f"coalesce(regexp_extract_all(lower({text}), '#({_TAG})', 1), []), "
+            f"coalesce(regexp_extract_all(lower({column}), '#?({_TAG})', 1), []))))")
 
 
 def is_refund(is_refund_col: str, amount: str) -> str:

@@ -19,6 +19,7 @@ build: then every table is built from scratch (the same SELECTs without restrict
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import uuid
@@ -27,10 +28,12 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 import duckdb
+import pandas as pd
 
 from datastore.schema import DATASETS
 from datastore.workspace import get_setting, set_setting
 from derived import tables as T
+from derived import text as text_analysis
 
 STATE = "derived_state"
 FULL_BUILD_SHARE = 0.25  # a change touching more than this share of the interactions rebuilds in full
@@ -168,6 +171,7 @@ def _full(cur: duckdb.DuckDBPyConnection, say: Progress, report: SyncReport) -> 
         cur.execute(f"DROP TABLE IF EXISTS {name}")
     say(0.05, "Numbering the members")
     _timed(report, "member_dim", cur, T.MEMBER_DIM)
+    _texts(cur, "interactions", {}, say, report)
     say(0.15, "Preparing the interactions")
     _timed(report, "events", cur, "CREATE OR REPLACE TABLE events AS " + T.EVENTS.format(where="TRUE", replies="TRUE"))
     for i, table in enumerate(T.TABLES):
@@ -210,6 +214,7 @@ def _incremental(cur: duckdb.DuckDBPyConnection, pending: list[tuple], say: Prog
 
     say(0.1, "Numbering new members")
     _members(cur, p, report)
+    _texts(cur, "_add_i", {}, say, report)
     say(0.3, "Updating the interactions")
     _events(cur, p, report)
     _touched(cur, report)
@@ -250,6 +255,117 @@ def _daily_active(cur: duckdb.DuckDBPyConnection, say: Progress, report: SyncRep
            "OR day < $s_lo OR day > $s_hi", bounds)
     _timed(report, "daily_active", cur, "INSERT INTO daily_active BY NAME " + T.DAILY_ACTIVE.format(lo="$lo", hi="$hi"),
            {"lo": lo, "hi": hi})
+
+
+# ------------------------------------------------------------------------------------------------
+# Texts: language, sentiment, lemmas and topics per distinct text (derived.text)
+# ------------------------------------------------------------------------------------------------
+TOPICS = "topics"  # the setting that holds the topic rules: {"topic": ["keyword", "a phrase"], ...}
+
+
+def _texts(cur: duckdb.DuckDBPyConnection, source: str, params: dict, say: Progress, report: SyncReport) -> None:
+    """Score the texts of ``source`` that ``text_scores`` does not hold yet (all of them again
+    when the scorers changed) and match them with the topic rules."""
+    t = time.perf_counter()
+    for sql in T.TEXT_TABLES:
+        cur.execute(sql)
+    if cur.execute("SELECT count(*) FROM text_scores WHERE scorer <> $s", {"s": text_analysis.SCORER}).fetchall()[0][0]:
+        cur.execute("DELETE FROM text_scores")
+        cur.execute("DELETE FROM text_topics")
+    texts = [r[0] for r in cur.execute(
+        f"""SELECT DISTINCT text FROM {source} WHERE text IS NOT NULL
+            AND hash(text) NOT IN (SELECT text_key FROM text_scores)""", params).fetchall()]
+    if texts:
+        say(0.1, f"Reading {len(texts):,} texts (language, sentiment)")
+        scored = text_analysis.analyse_many(
+            texts, lambda done, total: say(0.1 + 0.1 * done / total, f"Reading texts: {done:,} of {total:,}"))
+        frame = pd.DataFrame({"text": texts, "lang": [a.lang for a in scored], "score": [a.score for a in scored],
+                              "lemmas": [list(a.lemmas) for a in scored]})
+        cur.register("_scored", frame)
+        try:
+            cur.execute("""CREATE OR REPLACE TEMP TABLE _new_texts AS SELECT hash(text) AS text_key FROM _scored""")
+            cur.execute("""INSERT INTO text_scores SELECT hash(text), text, lang, score, CAST(lemmas AS VARCHAR[]), $s
+                           FROM _scored""", {"s": text_analysis.SCORER})
+        finally:
+            cur.unregister("_scored")
+        _match_topics(cur, "(SELECT text_key FROM _new_texts)")
+        cur.execute("DROP TABLE _new_texts")
+    report.steps["texts"] = round(time.perf_counter() - t, 3)
+    report.steps["texts_scored"] = len(texts)
+
+
+def topic_rules(cur: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, ...]]:
+    """The workspace's topics: name -> keywords (words match by lemma, phrases as written)."""
+    raw = get_setting(cur, TOPICS)
+    try:
+        rules = json.loads(raw) if raw else {}
+    except ValueError:
+        rules = {}
+    return {str(k): tuple(str(w) for w in v) for k, v in rules.items() if isinstance(v, list)}
+
+
+def clean_rules(rules: dict) -> dict[str, list[str]]:
+    """Topic names trimmed, keywords trimmed and lower-cased, empty ones dropped; ValueError on a
+    topic without keywords."""
+    out: dict[str, list[str]] = {}
+    for name, words in rules.items():
+        topic = str(name).strip()
+        kws = sorted({str(w).strip().lower() for w in (words or ()) if str(w).strip()})
+        if not topic:
+            continue
+        if not kws:
+            raise ValueError(f"topic {topic!r} has no keywords")
+        out[topic] = kws
+    return out
+
+
+def _match_topics(cur: duckdb.DuckDBPyConnection, keys: str) -> None:
+    rules = topic_rules(cur)
+    cur.execute(f"DELETE FROM text_topics WHERE text_key IN {keys}")
+    rows = [(topic, kw, list(text_analysis.keyword_forms(kw)), " " in kw)
+            for topic, kws in rules.items() for kw in kws]
+    if not rows:
+        return
+    frame = pd.DataFrame(rows, columns=["topic", "keyword", "forms", "phrase"])
+    cur.register("_rules", frame)
+    try:
+        cur.execute(f"""INSERT INTO text_topics
+            SELECT DISTINCT s.text_key, r.topic FROM text_scores s, _rules r
+            WHERE s.text_key IN {keys} AND CASE WHEN r.phrase THEN contains(lower(s.text), r.keyword)
+                                              ELSE list_has_any(s.lemmas, CAST(r.forms AS VARCHAR[])) END""")
+    finally:
+        cur.unregister("_rules")
+
+
+def set_topics(con: duckdb.DuckDBPyConnection, rules: dict) -> dict[str, list[str]]:
+    """Store the topic rules and match every stored text with them (one transaction; the derived
+    state changes, so no cached number outlives the old rules). Returns the rules as stored."""
+    clean = clean_rules(rules)
+    with _LOCK, con.cursor() as cur:
+        cur.execute("BEGIN TRANSACTION")
+        try:
+            set_setting(cur, TOPICS, json.dumps(clean, ensure_ascii=False))
+            for sql in T.TEXT_TABLES:
+                cur.execute(sql)
+            _match_topics(cur, "(SELECT text_key FROM text_scores)")
+            version, applied = _state(cur)
+            if version is not None:
+                set_setting(cur, STATE, f"v{version}:{applied}:{uuid.uuid4().hex[:8]}")
+            cur.execute("COMMIT")
+        except Exception:
+            cur.execute("ROLLBACK")
+            raise
+    return clean
+
+
+def rescore(con: duckdb.DuckDBPyConnection, progress: Progress | None = None) -> SyncReport:
+    """Score every text again (after a scorer update, or on request) and rebuild the tables."""
+    with _LOCK, con.cursor() as cur:
+        for sql in T.TEXT_TABLES:
+            cur.execute(sql)
+        cur.execute("DELETE FROM text_scores")
+        cur.execute("DELETE FROM text_topics")
+    return sync(con, progress, full=True)
 
 
 def _members(cur: duckdb.DuckDBPyConnection, p: dict, report: SyncReport) -> None:

@@ -10,7 +10,11 @@ to some partitions; the full build uses the same SELECT with ``{where}`` = TRUE.
   ids seen only in interactions or transactions). Ties are broken on ``member_id``, never on mk.
 * ``events`` (one row per interaction, integer-keyed): time, day, mk, channel, campaign,
   direction, action, ``activity`` (definitions.is_activity), reach, agent, the natural key and
-  the message it answers, and for inbound rows ``replied_at``, the first reply's time.
+  the message it answers, for inbound rows ``replied_at``, the first reply's time, and from the
+  text: ``tags`` (definitions.hashtags), ``lang``, ``sentiment`` (the export's, else the text's
+  score) and ``text_key`` (the text's row in ``text_scores``).
+* ``text_scores`` / ``text_topics`` (per distinct text, kept across rebuilds): language, score and
+  lemmas (``derived.text``); the topics whose keywords the text holds (``derived.sync.set_topics``).
 * ``activity_week`` / ``activity_month``: activity per period x mk x channel x campaign: ``n``,
   ``first_at``, ``last_at``, ``max_reach``.
 * ``member_month``: each member's active months over all channels and campaigns, with the first
@@ -36,7 +40,7 @@ from dataclasses import dataclass
 
 from derived import definitions as d
 
-VERSION = 1  # bump when a table changes: workspaces built by another version are rebuilt in full
+VERSION = 2  # bump when a table changes: workspaces built by another version are rebuilt in full
 
 
 @dataclass(frozen=True)
@@ -87,10 +91,20 @@ EVENTS = f"""
     SELECT i.import_id, i.interaction_id AS id, i.in_reply_to AS reply_to, i.occurred_at AS ts,
            CAST(i.occurred_at AS DATE) AS day, m.mk, i.channel, i.campaign, i.direction = 'inbound' AS inbound,
            i.action, {d.is_activity('i.direction', 'i.member_id', 'm.is_employee')} AS activity,
-           i.reach, i.agent, CASE WHEN i.direction = 'inbound' THEN fr.replied_at END AS replied_at
+           i.reach, i.agent, CASE WHEN i.direction = 'inbound' THEN fr.replied_at END AS replied_at,
+           {d.hashtags('i.text', 'i.hashtags')} AS tags, s.lang, coalesce(i.sentiment, s.score) AS sentiment,
+           s.text_key
     FROM interactions i LEFT JOIN member_dim m USING (member_id)
     LEFT JOIN ({_FIRST_REPLY.format(where='{replies}')}) fr ON fr.id = i.interaction_id
+    LEFT JOIN text_scores s ON s.text_key = hash(i.text) AND i.text IS NOT NULL
     WHERE {{where}}"""
+
+# The per-text caches derived.sync keeps (not rebuilt with the tables: scoring is the slow part).
+TEXT_TABLES = (
+    """CREATE TABLE IF NOT EXISTS text_scores (
+        text_key UBIGINT, text VARCHAR, lang VARCHAR, score DOUBLE, lemmas VARCHAR[], scorer VARCHAR)""",
+    "CREATE TABLE IF NOT EXISTS text_topics (text_key UBIGINT, topic VARCHAR)",
+)
 
 
 def _coarser(grain: str) -> Table:

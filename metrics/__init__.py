@@ -11,6 +11,7 @@ from __future__ import annotations
 from metrics import (
     basic,  # noqa: F401  (registers)
     development,  # noqa: F401
+    listening,  # noqa: F401
     participation,  # noqa: F401
     retention,  # noqa: F401
 )

@@ -11,6 +11,8 @@ from datetime import date
 import duckdb
 import pandas as pd
 
+from derived import definitions as d
+
 
 def filter_options(cur: duckdb.DuckDBPyConnection) -> dict:
     """Channels, segments, campaign tags and the date span (None when the workspace holds no dated rows)."""
@@ -70,8 +72,10 @@ def member_profile(cur: duckdb.DuckDBPyConnection, member_id: str) -> dict | Non
 def member_timeline(cur: duckdb.DuckDBPyConnection, member_id: str) -> pd.DataFrame:
     """Every contact moment of one member, newest first: inbound and outbound interactions and
     transactions, with the response time of each answered inbound message."""
+    label = d.sentiment_label("coalesce(m.sentiment, s.score)")
+    tags = d.hashtags("m.text", "m.hashtags")
     return cur.execute(
-        """WITH mine AS (SELECT * FROM interactions WHERE member_id = $m),
+        f"""WITH mine AS (SELECT * FROM interactions WHERE member_id = $m),
            first_reply AS (
              SELECT r.in_reply_to AS id, min(r.occurred_at) AS replied_at, arg_min(r.agent, (r.occurred_at, r.agent)) AS agent
              FROM interactions r
@@ -79,16 +83,39 @@ def member_timeline(cur: duckdb.DuckDBPyConnection, member_id: str) -> pd.DataFr
              GROUP BY 1)
            SELECT m.occurred_at AS "when", m.channel, m.direction, m.action, m.text,
                   coalesce(m.agent, CASE WHEN m.direction = 'inbound' THEN fr.agent END) AS agent,
-                  m.sentiment, m.campaign,
+                  coalesce(m.sentiment, s.score) AS sentiment, {label} AS sentiment_label, s.lang AS language,
+                  array_to_string(list_transform({tags}, lambda x: '#' || x), ' ') AS hashtags,
+                  (SELECT string_agg(topic, ', ' ORDER BY topic) FROM text_topics tt WHERE tt.text_key = s.text_key) AS topics,
+                  m.campaign,
                   CASE WHEN m.direction = 'inbound' THEN
                        round(date_diff('second', m.occurred_at, fr.replied_at) / 3600.0, 2) END AS response_hours,
                   NULL::DOUBLE AS amount, m.interaction_id AS id
            FROM mine m LEFT JOIN first_reply fr ON fr.id = m.interaction_id
+           LEFT JOIN text_scores s ON s.text_key = hash(m.text) AND m.text IS NOT NULL
            UNION ALL
            SELECT t.occurred_at, coalesce(t.channel, 'purchase'), 'inbound',
                   CASE WHEN t.is_refund THEN 'refund' ELSE 'purchase' END, t.product, NULL, NULL, NULL, NULL,
-                  t.amount::DOUBLE, coalesce(t.transaction_id, t.order_id)
+                  NULL, NULL, NULL, NULL, t.amount::DOUBLE, coalesce(t.transaction_id, t.order_id)
            FROM transactions t WHERE t.member_id = $m
            ORDER BY 1 DESC""",
         {"m": member_id},
     ).df()
+
+
+def suggest_keywords(cur: duckdb.DuckDBPyConnection, taken: list[str], limit: int = 24) -> pd.DataFrame:
+    """Words (lemmas) that many inbound texts hold and no topic uses yet, with how many inbound
+    interactions hold them and their net sentiment: candidates for a topic's keywords."""
+    from derived.text import keyword_forms, stopwords
+
+    used = sorted({f for kw in taken for f in keyword_forms(kw)})
+    return cur.execute(
+        f"""WITH words AS (SELECT text_key, unnest(lemmas) AS word FROM text_scores),
+                 uses AS (SELECT text_key, count(*) AS n, count(*) FILTER (WHERE sentiment > 0.05) AS pos,
+                                 count(*) FILTER (WHERE sentiment < -0.05) AS neg
+                          FROM events e WHERE inbound AND text_key IS NOT NULL GROUP BY 1)
+            SELECT w.word AS keyword, sum(u.n)::BIGINT AS interactions,
+                   ((sum(u.pos) - sum(u.neg)) / nullif(sum(u.pos) + sum(u.neg), 0))::DOUBLE AS net_sentiment
+            FROM (SELECT DISTINCT text_key, word FROM words) w JOIN uses u USING (text_key)
+            WHERE length(w.word) >= 4 AND NOT list_contains($stop, w.word) AND NOT list_contains($used, w.word)
+            GROUP BY 1 ORDER BY interactions DESC, keyword LIMIT {int(limit)}""",
+        {"stop": sorted(stopwords()), "used": used}).df()

@@ -50,13 +50,18 @@ row[7].metric("Targets on track", f"{v.on_track} of {len(v.targets)}" if v.targe
                    "the Targets & trials page.")
 
 st.subheader("Needs attention")
+for text in v.spikes:
+    st.error(f"Spike: {plain(text)}", icon=":material/campaign:")
+if v.spikes:
+    st.page_link("pages/listening.py", label="What are they saying? See the spikes on the Listening page",
+                 icon=":material/hearing:")
 for text in v.alerts:
     st.warning(plain(text), icon=":material/priority_high:")
-if not v.alerts and (v.targets or v.trials):
+if not v.alerts and not v.spikes and (v.targets or v.trials):
     st.success("Nothing needs attention: every open target is achieved or on track and no trial hurts a guardrail.",
                icon=":material/check_circle:")
-elif not v.alerts:
-    st.caption("Alerts appear here when a target slips to at risk or off track, a trial hurts a guardrail or its groups "
+elif not v.alerts and not v.spikes:
+    st.caption("Alerts appear here when a hashtag or campaign spikes, a target slips to at risk or off track, a trial hurts a guardrail or its groups "
                "are not split as planned.")
 
 st.subheader("Targets")
@@ -115,7 +120,7 @@ def make_report() -> str:
     report = Report(workspace=ctx.workspace, scope=scope, headlines=v.tiles,
                     targets=[target_line(t, v.reports[t["target_id"]]) for t in v.targets],
                     trials=[trial_line(tr, s, v.analyses[tr["trial_id"]].summary) for tr, s in v.trials],
-                    alerts=v.alerts, period_note=v.period_note, generated_at=datetime.now(),
+                    alerts=(*(f'Spike: {t}' for t in v.spikes), *v.alerts), period_note=v.period_note, generated_at=datetime.now(),
                     charts=tuple((title, chart_png(c)) for title, c in charts))
     return build_report(replace(report))
 

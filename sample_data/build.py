@@ -10,9 +10,10 @@ from pathlib import Path
 
 from datastore.importer import import_file
 from datastore.workspace import SAMPLE, delete_workspace, open_workspace, set_setting, workspace_path
-from derived.sync import sync
+from derived.sync import set_topics, sync
 from plans.store import seed_sample_plans
 from sample_data.generator import generate, write_exports
+from sample_data.texts import SAMPLE_TOPICS
 
 Progress = Callable[[float, str], None]  # (fraction done, what is happening)
 
@@ -41,6 +42,7 @@ def build(path: str | Path, members: int = 5000, interactions: int = 200_000, se
                 head = f"Importing {Path(file_path).name} into {dataset} ({i + 1} of {len(files)})"
                 reports.append(import_file(con, file_path, dataset=dataset,
                                            progress=step(0.15 + 0.55 * i / len(files), 0.55 / len(files), head)))
+            set_topics(con, SAMPLE_TOPICS)  # before the build: it matches every text with them
             sync(con, step(0.7, 0.25, "Preparing the tables the pages read"))
             say(0.97, "Adding example targets and trials")
             seed_sample_plans(con)  # example targets and trials for the Overview (idempotent)

@@ -9,6 +9,19 @@ from __future__ import annotations
 
 HIJACKED_HASHTAG = "#SkyLoopLuxury"
 
+# The Sample's topics (the Listening page edits them): keywords in English, Dutch and German;
+# a word matches its inflections (lemmas), a phrase matches as written.
+SAMPLE_TOPICS: dict[str, list[str]] = {
+    "delays": ["delay", "delayed", "vertraging", "verspätung", "te laat", "missed connection", "aansluiting gemist"],
+    "baggage": ["bag", "luggage", "suitcase", "baggage", "koffer", "bagage", "gepäck"],
+    "refunds & compensation": ["refund", "compensation", "terugbetaling", "compensatie", "erstattung",
+                               "entschädigung", "charged me twice", "dubbele afschrijving"],
+    "app & website": ["app", "website", "payment", "betaling", "crash", "crasht"],
+    "lounge & upgrades": ["lounge", "loungepas", "upgrade"],
+    "crew & service": ["crew", "service", "staff", "bemanning", "personeel", "klantenservice"],
+    "loyalty": ["gold", "platinum", "points", "punten", "status"],
+}
+
 # kind -> (negative, neutral, positive), each (english[3], dutch[3])
 _T: dict[str, tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]] = {
     "social": (

@@ -14,6 +14,7 @@ show a key; ties are broken on member_id).
 from __future__ import annotations
 
 import duckdb
+import pandas as pd
 
 from metrics.filters import Filters
 from metrics.source import Source
@@ -198,6 +199,76 @@ class RawSource(Source):
             SELECT DISTINCT {period.format(t='o.day')}, i.mk, o.channel FROM {_ROWS} o JOIN {_ROWS} i
               ON o.in_reply_to = i.interaction_id
             WHERE NOT o.inbound AND o.member_id IS NULL AND o.in_reply_to IS NOT NULL AND i.mk IS NOT NULL AND {where})"""
+
+    # Listening --------------------------------------------------------------------------------
+    def _text_tables(self) -> None:
+        """_o_texts(text, text_key, lang, score), _o_tags(text, hashtags, tags), _o_topics(text_key,
+        topic): scored, parsed and matched here in Python, from the canonical rows (not from the
+        derived per-text tables)."""
+        if getattr(self, "_texts_done", False):
+            return
+        import re
+
+        from derived import text as ta
+        from derived.sync import topic_rules
+
+        texts = [r[0] for r in self.cur.execute(
+            "SELECT DISTINCT text FROM interactions WHERE text IS NOT NULL ORDER BY 1").fetchall()]
+        scored = [ta.analyse(t) for t in texts]
+        self.cur.execute("CREATE OR REPLACE TEMP TABLE _o_texts (text VARCHAR, text_key UBIGINT, lang VARCHAR, "
+                         "score DOUBLE, lemmas VARCHAR[])")
+        if texts:
+            frame = pd.DataFrame({"text": texts, "lang": [a.lang for a in scored], "score": [a.score for a in scored],
+                                  "lemmas": [list(a.lemmas) for a in scored]})
+            self.cur.register("_o_f", frame)
+            self.cur.execute("INSERT INTO _o_texts SELECT text, hash(text), lang, score, lemmas FROM _o_f")
+            self.cur.unregister("_o_f")
+        pairs = self.cur.execute("SELECT DISTINCT text, hashtags FROM interactions "
+                                 "WHERE text IS NOT NULL OR hashtags IS NOT NULL").fetchall()
+        tags = [(t, h, sorted(set(re.findall(r"#(\w+)", (t or "").lower())) | set(re.findall(r"#?(\w+)", (h or "").lower()))))
+                for t, h in pairs]
+        self.cur.execute("CREATE OR REPLACE TEMP TABLE _o_tags (text VARCHAR, hashtags VARCHAR, tags VARCHAR[])")
+        if tags:
+            self.cur.register("_o_g", pd.DataFrame(tags, columns=["text", "hashtags", "tags"]))
+            self.cur.execute("INSERT INTO _o_tags SELECT text, hashtags, tags FROM _o_g")
+            self.cur.unregister("_o_g")
+        rules = topic_rules(self.cur)
+        topics = []
+        for text, a in zip(texts, scored, strict=True):
+            low, words = text.lower(), set(a.lemmas)
+            for topic, kws in rules.items():
+                if any(kw in low if " " in kw else words & set(ta.keyword_forms(kw)) for kw in kws):
+                    topics.append((text, topic))
+        self.cur.execute("CREATE OR REPLACE TEMP TABLE _o_topics (text_key UBIGINT, topic VARCHAR)")
+        if topics:
+            self.cur.register("_o_t", pd.DataFrame(topics, columns=["text", "topic"]))
+            self.cur.execute("INSERT INTO _o_topics SELECT hash(text), topic FROM _o_t")
+            self.cur.unregister("_o_t")
+        self._texts_done = True
+
+    def mentions(self, name="mentions", *, use_start=True) -> str:
+        self._text_tables()
+        return f"""{name}_fr AS (SELECT in_reply_to AS id, min(occurred_at) AS replied_at FROM interactions
+                   WHERE direction = 'outbound' AND in_reply_to IS NOT NULL GROUP BY 1),
+        {name} AS (
+            SELECT r.ts, r.day, r.mk, r.channel, r.campaign, coalesce(g.tags, []) AS tags,
+                   coalesce(r.sentiment, t.score) AS sentiment,
+                   CASE WHEN coalesce(r.sentiment, t.score) > 0.05 THEN 'positive'
+                        WHEN coalesce(r.sentiment, t.score) < -0.05 THEN 'negative'
+                        WHEN coalesce(r.sentiment, t.score) IS NOT NULL THEN 'neutral' END AS label,
+                   t.lang, t.text_key, r.interaction_id AS id, f.replied_at
+            FROM {_ROWS} r LEFT JOIN _o_texts t ON t.text = r.text
+            LEFT JOIN _o_tags g ON g.text IS NOT DISTINCT FROM r.text AND g.hashtags IS NOT DISTINCT FROM r.hashtags
+            LEFT JOIN {name}_fr f ON f.id = r.interaction_id
+            WHERE r.inbound AND {self.where('r', use_start=use_start)})"""
+
+    def text_topics(self) -> str:
+        self._text_tables()
+        return "_o_topics"
+
+    def texts(self) -> str:
+        self._text_tables()
+        return "(SELECT text_key, text FROM _o_texts)"
 
     # Purchases --------------------------------------------------------------------------------
     def _lines(self) -> str:

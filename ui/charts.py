@@ -462,3 +462,61 @@ def referral_depth(chains: pd.DataFrame) -> alt.Chart | None:
         y=alt.Y("members:Q", title="new members (log)", scale=alt.Scale(type="symlog")),
         tooltip=[alt.Tooltip("depth:O"), alt.Tooltip("members:Q", format=",")],
     ).properties(height=200)
+
+
+# ------------------------------------------------------------------------------------------------
+# Listening
+# ------------------------------------------------------------------------------------------------
+def volume_with_spikes(volume: pd.DataFrame, spikes: pd.DataFrame, grain: str) -> alt.Chart | None:
+    """Interactions per period and hashtag, with a red rule at each spike's start (tooltip: what,
+    how large)."""
+    if volume is None or volume.empty:
+        return None
+    data = volume.assign(hashtag="#" + volume["hashtag"])
+    lines = alt.Chart(data).mark_line(point=len(data) < 80).encode(
+        x=time_x(grain), y=alt.Y("interactions:Q", title="inbound interactions"),
+        color=alt.Color("hashtag:N", title=None, legend=alt.Legend(orient="bottom", columns=4)),
+        tooltip=[_tip_period(grain), alt.Tooltip("hashtag:N"), alt.Tooltip("interactions:Q", format=",.0f"),
+                 alt.Tooltip("members:Q", format=",.0f"), alt.Tooltip("net_sentiment:Q", title="net sentiment",
+                                                                     format="+.2f")])
+    if spikes is None or spikes.empty:
+        return lines.properties(height=300)
+    marks = spikes.assign(times=(spikes["volume"] / spikes["baseline"].where(spikes["baseline"] > 0)).round(0))
+    rules = alt.Chart(marks).mark_rule(color=RED, strokeDash=[4, 3]).encode(
+        x="started_at:T",
+        tooltip=[alt.Tooltip("subject:N", title="spike"), alt.Tooltip("started_at:T", title="from", format="%d %b %Y %H:%M"),
+                 alt.Tooltip("ended_at:T", title="until", format="%d %b %Y %H:%M"),
+                 alt.Tooltip("volume:Q", title="messages", format=",.0f"),
+                 alt.Tooltip("times:Q", title="× usual", format=",.0f"),
+                 alt.Tooltip("net_sentiment:Q", title="net sentiment", format="+.2f")])
+    return alt.layer(lines, rules).properties(height=300)
+
+
+def sentiment_bars(overall: pd.DataFrame, grain: str) -> alt.Chart | None:
+    """Positive / neutral / negative interactions per period, stacked."""
+    if overall is None or overall.empty or overall["scored"].sum() == 0:
+        return None
+    data = long(overall[["period", "net_sentiment", "positive", "neutral", "negative"]],
+                {"positive": "positive", "neutral": "neutral", "negative": "negative"}, "interactions",
+                keep=("period", "net_sentiment"))
+    return alt.Chart(data).mark_bar().encode(
+        x=time_x(grain), y=alt.Y("interactions:Q", title="interactions with a sentiment", stack=True),
+        color=alt.Color("series:N", title=None, sort=["positive", "neutral", "negative"],
+                        scale=alt.Scale(domain=["positive", "neutral", "negative"], range=[GREEN, GREY, RED])),
+        order=alt.Order("order:Q"),
+        tooltip=[_tip_period(grain), alt.Tooltip("series:N", title="sentiment"),
+                 alt.Tooltip("interactions:Q", format=",.0f"),
+                 alt.Tooltip("net_sentiment:Q", title="net sentiment", format="+.2f")],
+    ).transform_calculate(order="datum.series == 'positive' ? 0 : datum.series == 'neutral' ? 1 : 2").properties(height=260)
+
+
+def share_lines(frame: pd.DataFrame, y: str, grain: str, color: str, *, y_title: str, fmt: str = ".1%",
+                extra: tuple = ()) -> alt.Chart | None:
+    """Shares (or net sentiment) over periods, one line per ``color`` value."""
+    if frame is None or frame.empty or frame[y].isna().all():
+        return None
+    return alt.Chart(frame).mark_line(point=len(frame) < 80).encode(
+        x=time_x(grain), y=alt.Y(f"{y}:Q", title=y_title, axis=alt.Axis(format=fmt)),
+        color=alt.Color(f"{color}:N", title=None, legend=alt.Legend(orient="bottom", columns=4)),
+        tooltip=[_tip_period(grain), alt.Tooltip(f"{color}:N"), alt.Tooltip(f"{y}:Q", title=y_title, format=fmt),
+                 *extra]).properties(height=260)

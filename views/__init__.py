@@ -5,7 +5,7 @@ what the page shows. ``ui.db.view`` caches them on the data's state (in memory, 
 from __future__ import annotations
 
 from metrics.development import ClvOptions
-from views import data, development, members, overview, participation, plans, retention
+from views import data, development, listening, members, overview, participation, plans, retention
 from views.common import GrainSettings
 
 VIEWS = {
@@ -15,6 +15,7 @@ VIEWS = {
     "development": development.compute,
     "development_clv": development.compute_clv,
     "plans": plans.compute,
+    "listening": listening.compute,
     "members": members.compute,
     "data": data.compute,
 }
@@ -27,4 +28,5 @@ DEFAULTS = {
     "development": development.DevelopmentSettings(),
     "development_clv": ClvOptions(),
     "plans": plans.PlansSettings(),
+    "listening": listening.ListeningSettings(),
 }

@@ -12,6 +12,7 @@ import pandas as pd
 
 from metrics import Filters
 from metrics.development import LadderOptions
+from metrics.listening import spike_alerts
 from metrics.participation import two_way_status
 from metrics.retention import RetentionOptions
 from plans import store
@@ -53,7 +54,8 @@ class OverviewView:
     reports: dict  # target_id -> TargetReport
     trials: tuple[tuple[dict, str], ...]  # (trial, status) running or waiting for a decision
     analyses: dict  # trial_id -> TrialAnalysis
-    alerts: tuple[str, ...]
+    alerts: tuple[str, ...]  # targets and trials
+    spikes: tuple[str, ...]  # spikes of a hashtag or campaign in the range (metrics.listening.spike_alerts)
     active: pd.DataFrame  # period, active members, community size, participation rate
     stored: pd.DataFrame  # row_counts
 
@@ -108,9 +110,10 @@ def compute(con: duckdb.DuckDBPyConnection, filters: Filters, s: OverviewSetting
     if end is not None:
         note += f" Data until {end:%d-%m-%Y}."
     targets, reports, trials, analyses, alerts = _plans(con, today, label_of)
+    spikes = tuple(spike_alerts(c.frame("spikes", filters)))  # what customers shout (the Listening page)
     active = rate[["period", "active_members", "community_size", "value"]].rename(
         columns={"active_members": "active members", "value": "participation rate"})
-    return OverviewView(g, today, end, tiles, note, targets, reports, trials, analyses, tuple(alerts), active,
+    return OverviewView(g, today, end, tiles, note, targets, reports, trials, analyses, tuple(alerts), spikes, active,
                         c.frame("row_counts"))
 
 
