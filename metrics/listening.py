@@ -317,29 +317,32 @@ def _window(started: pd.Timestamp, ended: pd.Timestamp) -> str:
     return f"from {started:%d %b %Y %H:%M} to {ended:%d %b %H:%M}"
 
 
+EPISODE_GAP = pd.Timedelta(hours=12)  # spikes closer than this are one burst of news
+
+
 def spike_alerts(spikes: pd.DataFrame, limit: int = 3) -> list[str]:
-    """Sentences for the largest spikes (by volume), one per subject; a campaign spike over the
-    same hours as a hashtag spike already named is the same burst and is mentioned with it."""
+    """One sentence per burst, the largest bursts first: spikes (of any subject) less than 12 h
+    apart are one burst, named after its largest spike (a hashtag before a campaign of the same
+    size), with the other subjects that spiked in it."""
     if spikes is None or spikes.empty:
         return []
-    ranked = spikes.sort_values(["volume", "z"], ascending=False).to_dict("records")
-    shown: list[dict] = []
-    for row in ranked:
-        if any(s["subject"] == row["subject"] for s in shown):
-            continue
-        same = next((s for s in shown if s["started_at"] < row["ended_at"] and row["started_at"] < s["ended_at"]
-                     and abs(s["volume"] - row["volume"]) <= 0.1 * max(s["volume"], 1)), None)
-        if same is not None:
-            same.setdefault("also", []).append(row["subject"])
-            continue
-        if len(shown) < limit:
-            shown.append(dict(row))
+    rows = spikes.sort_values("started_at").to_dict("records")
+    bursts: list[list[dict]] = []
+    for row in rows:
+        if bursts and row["started_at"] - max(r["ended_at"] for r in bursts[-1]) < EPISODE_GAP:
+            bursts[-1].append(row)
+        else:
+            bursts.append([row])
+    rank = lambda r: (r["volume"], r["z"], r["subject"].startswith("#"))  # noqa: E731 - a hashtag names a tie
+    leads = sorted(((max(b, key=rank), b) for b in bursts),
+                   key=lambda x: (x[0]["volume"], x[0]["z"]), reverse=True)[:limit]
     out = []
-    for s in shown:
-        also = f" (also {', '.join(s['also'])})" if s.get("also") else ""
-        net = s["net_sentiment"]
+    for lead, burst in leads:
+        others = sorted({r["subject"] for r in burst} - {lead["subject"]})
+        also = f" (also {', '.join(others)})" if others else ""
+        net = lead["net_sentiment"]
         mood = "" if pd.isna(net) else f", net sentiment {net:+.2f}".replace("-", "−")
-        out.append(f"{s['subject']}{also}: {times_usual(s['volume'], s['baseline'])} "
-                   f"{_window(pd.Timestamp(s['started_at']), pd.Timestamp(s['ended_at']))} "
-                   f"({s['volume']:,.0f} messages{mood}).")
+        out.append(f"{lead['subject']}{also}: {times_usual(lead['volume'], lead['baseline'])} "
+                   f"{_window(pd.Timestamp(lead['started_at']), pd.Timestamp(lead['ended_at']))} "
+                   f"({lead['volume']:,.0f} messages{mood}).")
     return out

@@ -5,15 +5,13 @@ edited here (derived.sync.set_topics)."""
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
-from metrics.listening import spike_key, times_usual
 from ui import charts as ch
 from ui import db
 from ui.context import empty_state, sidebar
 from ui.downloads import download
-from ui.listening import rescore_button, topic_editor
+from ui.listening import rescore_button, spike_detail, spike_table, topic_editor
 from ui.widgets import computing, header, plain, tiles
 from views.listening import ListeningSettings
 
@@ -55,55 +53,8 @@ if v.spikes.empty:
     st.success("No spikes in the range: no hashtag or campaign had an hour far above its usual volume.",
                icon=":material/check_circle:")
 else:
-    shown = v.spikes.assign(times=(v.spikes["volume"] / v.spikes["baseline"].where(v.spikes["baseline"] > 0)))
-    st.dataframe(shown, hide_index=True, placeholder="–", height=min(36 * (len(shown) + 1) + 2, 320),
-                 column_config={
-                     "started_at": st.column_config.DatetimeColumn("from", format="DD-MM-YYYY HH:mm"),
-                     "ended_at": st.column_config.DatetimeColumn("until", format="DD-MM-YYYY HH:mm"),
-                     "subject": st.column_config.TextColumn("hashtag / campaign"),
-                     "volume": st.column_config.NumberColumn("messages", format="localized"),
-                     "baseline": st.column_config.NumberColumn("usual", format="%.0f",
-                                                               help="Sum of the usual volume of those hours (median of "
-                                                                    "the same hour in the previous 4 weeks)."),
-                     "times": st.column_config.NumberColumn("× usual", format="%.0f×"),
-                     "z": st.column_config.NumberColumn("z", format="%.1f", help="The largest hour's (volume − usual) "
-                                                        "/ spread; a spike hour has z ≥ 4 and at least 10 messages."),
-                     "net_sentiment": st.column_config.NumberColumn("net sentiment", format="%+.2f")})
-    download(v.spikes, "spikes", key="listen-spikes")
-
-    d = v.detail
-    keys = [spike_key(r) for r in v.spikes.to_dict("records")]
-    labels = {spike_key(r): f"{r['subject']} · {pd.Timestamp(r['started_at']):%d-%m-%Y %H:%M} · {r['volume']:,.0f} messages"
-              for r in v.spikes.to_dict("records")}
-    st.markdown("**What are they saying?**")
-    st.selectbox("Spike", keys, index=keys.index(d.key), format_func=labels.get, key="listen-spike",
-                 help="The messages of one spike, most negative first.")
-    r = d.row
-    cols = st.columns(4)
-    cols[0].metric("Messages", ch.fmt_int(d.total), border=True, help=times_usual(r["volume"], r["baseline"]) + ".")
-    cols[1].metric("Net sentiment", "–" if pd.isna(r["net_sentiment"]) else f"{r['net_sentiment']:+.2f}", border=True)
-    rate = d.answered / d.answerable if d.answerable else None
-    cols[2].metric("Answered during the spike", ch.fmt_pct(rate), border=True,
-                   delta=None if rate is None or d.usual_rate is None else f"{(rate - d.usual_rate) * 100:+.0f} pp vs usual",
-                   help=f"{d.answered:,} of the {d.answerable:,} messages that can be answered got a reply from us; "
-                        f"usually (the whole range) {ch.fmt_pct(d.usual_rate)}.")
-    cols[3].metric("Median first reply", "–" if d.median_reply_hours is None else f"{d.median_reply_hours:.1f} h",
-                   border=True, delta_color="inverse",
-                   delta=None if d.median_reply_hours is None or d.usual_median_hours is None
-                   else f"{d.median_reply_hours - d.usual_median_hours:+.1f} h vs usual",
-                   help="Median time to our first reply to the answered messages of the spike; usually "
-                        + ("–" if d.usual_median_hours is None else f"{d.usual_median_hours:.1f} h") + ".")
-    st.dataframe(d.messages.drop(columns=["answerable"]), hide_index=True, placeholder="–", height=320,
-                 column_config={
-                     "occurred_at": st.column_config.DatetimeColumn("when", format="DD-MM-YYYY HH:mm"),
-                     "text": st.column_config.TextColumn("text", width="large"),
-                     "sentiment": st.column_config.NumberColumn("sentiment", format="%+.2f"),
-                     "label": st.column_config.TextColumn("tone"),
-                     "lang": st.column_config.TextColumn("language"),
-                     "replied_at": st.column_config.DatetimeColumn("our first reply", format="DD-MM-YYYY HH:mm"),
-                     "reply_hours": st.column_config.NumberColumn("reply after (h)", format="%.1f")})
-    st.caption(f"The {min(d.total, len(d.messages)):,} most negative of {d.total:,} messages.")
-    download(d.messages, f"spike-messages-{r['subject'].lstrip('#')}", key="listen-msgs")
+    spike_table(v.spikes)
+    spike_detail(v.spikes, v.detail)
 
 st.subheader("Sentiment")
 ch.explain("Inbound interactions by tone: the export's own sentiment where it has one, else the score of the text "

@@ -56,23 +56,30 @@ if p.get("churned_at") is not None and pd.notna(p.get("churned_at")):
     st.warning(f"Left on {p['churned_at']:%d-%m-%Y} (contractual churn).")
 
 timeline = v.timeline
-f1, f2 = st.columns(2)
+f1, f2, f3 = st.columns(3)
 chans = f1.multiselect("Channels", sorted(timeline["channel"].dropna().unique()), placeholder="All channels")
 dirs = f2.multiselect("Direction", ["inbound", "outbound"], placeholder="Both directions")
+tones = f3.multiselect("Tone", ["negative", "neutral", "positive"], placeholder="Every tone",
+                       help="The export's own sentiment, else the score of the text (the Listening page says how).")
 keep = pd.Series(True, index=timeline.index)
 if chans:
     keep &= timeline["channel"].isin(chans)
 if dirs:
     keep &= timeline["direction"].isin(dirs)
+if tones:
+    keep &= timeline["sentiment_label"].isin(tones)
 shown = timeline[keep]
 answered = timeline["response_hours"].dropna()
 if len(answered):
     st.caption(f"{len(answered)} of this member's messages were answered; median first response {answered.median():.1f} h.")
-st.dataframe(shown.fillna({c: "" for c in ("text", "agent", "campaign") if c in shown}), hide_index=True, placeholder="–", height=480,
+st.dataframe(shown.fillna({c: "" for c in ("text", "agent", "campaign", "hashtags", "topics") if c in shown}),
+             hide_index=True, placeholder="–", height=480,
              column_config={
                  "when": st.column_config.DatetimeColumn("when", format="DD-MM-YYYY HH:mm"),
                  "response_hours": st.column_config.NumberColumn("first response (h)", format="%.1f",
                                                                  help="Time until our first reply to this message."),
                  "amount": st.column_config.NumberColumn("amount", format="%.2f"),
+                 "sentiment": st.column_config.NumberColumn("sentiment", format="%+.2f"),
+                 "sentiment_label": st.column_config.TextColumn("tone"),
                  "text": st.column_config.TextColumn("text / product", width="large")})
 download(shown, f"timeline-{v.member}", key="timeline")

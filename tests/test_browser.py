@@ -125,6 +125,7 @@ def test_overview_opens_on_sample(server, page):
 
 @pytest.mark.parametrize("path,heading", [
     ("/participation", "Participation"), ("/retention", "Retention"), ("/development", "Development"),
+    ("/listening", "Listening"),
 ])
 def test_deep_links_open_through_the_router(server, page, path, heading):
     # A shared link to a page must get the router's sidebar (navigation groups and filters).

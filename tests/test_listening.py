@@ -307,7 +307,7 @@ def test_the_sample_hijack_is_found(sample):
         camp = c.frame("spikes", subject="campaign").sort_values("volume", ascending=False).iloc[0]
         assert (camp.subject, camp.started_at) == ("luxury-class", pd.Timestamp(HIJACK_START))
         alerts = spike_alerts(spikes)
-        assert alerts[0].startswith("#skyloopluxury: ") and "× its usual volume from 03 Feb 2026 09:00" in alerts[0]
+        assert alerts[0].startswith("#skyloopluxury (also #fail, #neveragain, #skyloop): ") and "× its usual volume from 03 Feb 2026 09:00" in alerts[0]
         # the Overview says it, and the Listening view has the messages and our webcare next to it
         from views.listening import ListeningSettings
         from views.listening import compute as listening
@@ -315,7 +315,7 @@ def test_the_sample_hijack_is_found(sample):
         from views.overview import compute as overview
 
         o = overview(con, Filters(), OverviewSettings())
-        assert o.spikes and o.spikes[0].startswith("#skyloopluxury (also luxury-class): ")
+        assert len(o.spikes) == 1 and o.spikes[0].startswith("#skyloopluxury (also #fail, #neveragain, #skyloop, luxury-class): ")
         v = listening(con, Filters(), ListeningSettings())
         d = v.detail
         assert d.row["subject"] == "#skyloopluxury" and d.total == int(d.row["volume"])
@@ -345,10 +345,15 @@ def test_listening_page_on_the_sample(sample, tmp_path, monkeypatch):
         at = app("pages/listening.py")
         assert not at.exception, at.exception
         assert [t.value for t in at.title] == ["Listening"]
-        assert any("skyloopluxury (also luxury-class): " in e.value for e in at.error)  # the spike alert
+        assert any("skyloopluxury (also #fail, #neveragain, #skyloop, luxury-class): " in e.value for e in at.error)
         shown = {m.label: m.value for m in at.metric}
         assert shown["Messages"] != "–" and "Answered during the spike" in shown and shown["Net sentiment"] != "–"
         assert at.selectbox(key="listen-spike").value.startswith("#skyloopluxury|2026-02-03T09:00")
+        at.multiselect(key="listen-tone").set_value(["positive"]).run()
+        assert not at.exception, at.exception
+        shown_rows = at.dataframe[1].value  # the spike's messages under the tone filter
+        assert len(shown_rows) == 0 or set(shown_rows["label"]) == {"positive"}
+        assert any("filtered." in c.value for c in at.caption)
         at.text_input(key="listen-rivals").set_value("klm, transavia").run()
         assert not at.exception, at.exception
         ov = app()
@@ -358,3 +363,14 @@ def test_listening_page_on_the_sample(sample, tmp_path, monkeypatch):
 
         db.close_all()
         st.cache_resource.clear()
+
+
+def test_topic_table_from_the_editor():
+    from ui.listening import _from_frame
+
+    frame = pd.DataFrame({"topic": ["delays", " ", None, "delays"], "keywords": ["delay, te laat", "", None, "late"]})
+    with pytest.raises(ValueError, match=r"listed twice \(row 4\)"):
+        _from_frame(frame)
+    assert _from_frame(frame.iloc[:3]) == {"delays": ["delay", " te laat"]}  # empty rows are left out
+    with pytest.raises(ValueError, match="row 1 has keywords but no topic name"):
+        _from_frame(pd.DataFrame({"topic": [""], "keywords": ["refund"]}))

@@ -8,7 +8,10 @@ import streamlit as st
 
 from derived import sync as derived
 from derived.text import SCORER
+from metrics.listening import spike_key, times_usual
+from ui import charts as ch
 from ui import db
+from ui.downloads import download
 from ui.widgets import plain
 
 
@@ -88,3 +91,69 @@ def rescore_button(workspace: str, has_text: bool) -> None:
                     return
                 status.update(label="Every text scored again", state="complete", expanded=False)
             st.rerun()
+
+
+def spike_table(spikes: pd.DataFrame) -> None:
+    """The spikes of the range with their size against the usual volume, and a download."""
+    shown = spikes.assign(times=(spikes["volume"] / spikes["baseline"].where(spikes["baseline"] > 0)))
+    st.dataframe(shown, hide_index=True, placeholder="–", height=min(36 * (len(shown) + 1) + 2, 320),
+                 column_config={
+                     "started_at": st.column_config.DatetimeColumn("from", format="DD-MM-YYYY HH:mm"),
+                     "ended_at": st.column_config.DatetimeColumn("until", format="DD-MM-YYYY HH:mm"),
+                     "subject": st.column_config.TextColumn("hashtag / campaign"),
+                     "volume": st.column_config.NumberColumn("messages", format="localized"),
+                     "baseline": st.column_config.NumberColumn("usual", format="%.0f",
+                                                               help="Sum of the usual volume of those hours (median of "
+                                                                    "the same hour in the previous 4 weeks)."),
+                     "times": st.column_config.NumberColumn("× usual", format="%.0f×"),
+                     "z": st.column_config.NumberColumn("z", format="%.1f", help="The largest hour's (volume − usual) "
+                                                        "/ spread; a spike hour has z ≥ 4 and at least 10 messages."),
+                     "net_sentiment": st.column_config.NumberColumn("net sentiment", format="%+.2f")})
+    download(spikes, "spikes", key="listen-spikes")
+
+
+def spike_detail(spikes: pd.DataFrame, d) -> None:
+    """One spike (chosen in a select box): its size, tone and our webcare during it next to the
+    usual, and its messages, most negative first (filter by language and tone; download)."""
+    keys = [spike_key(r) for r in spikes.to_dict("records")]
+    labels = {spike_key(r): f"{r['subject']} · {pd.Timestamp(r['started_at']):%d-%m-%Y %H:%M} · {r['volume']:,.0f} messages"
+              for r in spikes.to_dict("records")}
+    st.markdown("**What are they saying?**")
+    st.selectbox("Spike", keys, index=keys.index(d.key), format_func=labels.get, key="listen-spike",
+                 help="The messages of one spike, most negative first.")
+    r = d.row
+    cols = st.columns(4)
+    cols[0].metric("Messages", ch.fmt_int(d.total), border=True, help=times_usual(r["volume"], r["baseline"]) + ".")
+    cols[1].metric("Net sentiment", "–" if pd.isna(r["net_sentiment"]) else f"{r['net_sentiment']:+.2f}", border=True)
+    rate = d.answered / d.answerable if d.answerable else None
+    cols[2].metric("Answered during the spike", ch.fmt_pct(rate), border=True,
+                   delta=None if rate is None or d.usual_rate is None else f"{(rate - d.usual_rate) * 100:+.0f} pp vs usual",
+                   help=f"{d.answered:,} of the {d.answerable:,} messages that can be answered got a reply from us; "
+                        f"usually (the whole range) {ch.fmt_pct(d.usual_rate)}.")
+    cols[3].metric("Median first reply", "–" if d.median_reply_hours is None else f"{d.median_reply_hours:.1f} h",
+                   border=True, delta_color="inverse",
+                   delta=None if d.median_reply_hours is None or d.usual_median_hours is None
+                   else f"{d.median_reply_hours - d.usual_median_hours:+.1f} h vs usual",
+                   help="Median time to our first reply to the answered messages of the spike; usually "
+                        + ("–" if d.usual_median_hours is None else f"{d.usual_median_hours:.1f} h") + ".")
+    f1, f2 = st.columns(2)
+    langs = f1.multiselect("Language", sorted(d.messages["lang"].dropna().unique()), placeholder="All languages",
+                           key="listen-lang")
+    tones = f2.multiselect("Tone", ["negative", "neutral", "positive"], placeholder="Every tone", key="listen-tone")
+    msgs = d.messages
+    if langs:
+        msgs = msgs[msgs["lang"].isin(langs)]
+    if tones:
+        msgs = msgs[msgs["label"].isin(tones)]
+    st.dataframe(msgs.drop(columns=["answerable"]), hide_index=True, placeholder="–", height=320,
+                 column_config={
+                     "occurred_at": st.column_config.DatetimeColumn("when", format="DD-MM-YYYY HH:mm"),
+                     "text": st.column_config.TextColumn("text", width="large"),
+                     "sentiment": st.column_config.NumberColumn("sentiment", format="%+.2f"),
+                     "label": st.column_config.TextColumn("tone"),
+                     "lang": st.column_config.TextColumn("language"),
+                     "replied_at": st.column_config.DatetimeColumn("our first reply", format="DD-MM-YYYY HH:mm"),
+                     "reply_hours": st.column_config.NumberColumn("reply after (h)", format="%.1f")})
+    st.caption(f"{len(msgs):,} shown: the most negative {len(d.messages):,} of the spike's {d.total:,} messages"
+               + (", filtered." if langs or tones else "."))
+    download(msgs, f"spike-messages-{r['subject'].lstrip('#')}", key="listen-msgs")
