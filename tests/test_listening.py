@@ -241,16 +241,17 @@ def test_spikes_metric_on_a_workspace_by_hand():
 # --------------------------------------------------------------------------------------------
 def test_hand_labelled_texts_in_three_languages():
     """The scorers on the hand-labelled set (tests/data/sentiment_labelled.csv, 18 texts per
-    language): language 54 of 54, tone 89 % (EN), 78 % (NL), 89 % (DE) when this was written."""
+    language): language 54 of 54, tone 89 % (EN), 89 % (NL), 100 % (DE), 95 % of the positive and
+    negative ones, when this was written."""
     f = pd.read_csv(LABELLED, sep=";")
     got = [ta.analyse(text) for text in f["text"]]
     f["lang_found"] = [a.lang for a in got]
     f["tone"] = ["positive" if a.score > 0.05 else "negative" if a.score < -0.05 else "neutral" for a in got]
     assert (f["lang_found"] == f["lang"]).mean() >= 0.95
     for lang, part in f.groupby("lang"):
-        assert (part["tone"] == part["label"]).mean() >= 0.75, lang
+        assert (part["tone"] == part["label"]).mean() >= 0.85, lang
     polar = f[f["label"] != "neutral"]
-    assert (polar["tone"] == polar["label"]).mean() >= 0.85
+    assert (polar["tone"] == polar["label"]).mean() >= 0.9
     assert all(-1 <= a.score <= 1 for a in got)
 
 
