@@ -39,15 +39,19 @@ for text in v.alerts:
 st.caption(v.period_note)
 tiles(v.tiles, per_row=3)
 
-st.subheader("Hashtags and spikes")
-ch.explain(f"Inbound interactions per {ctx.grain} for the {len(v.volume['hashtag'].unique()) if len(v.volume) else 0} "
-           "most used hashtags; red lines mark spikes: hours with far more messages about a hashtag or campaign "
-           "than the same hour of the week usually has.")
-if v.volume.empty:
-    st.info("No hashtags in these interactions: map a text or hashtags column on the Data page.", icon=":material/tag:")
+st.subheader("Hashtags, campaigns and spikes")
+kind = st.segmented_control("Show", ["Hashtags", "Campaigns"], default="Hashtags", key="listen-kind") or "Hashtags"
+volume = v.volume if kind == "Hashtags" else v.campaign_volume
+ch.explain(f"Inbound interactions per {ctx.grain} "
+           + (f"for the {volume['subject'].nunique()} most used hashtags" if kind == "Hashtags" else "per campaign tag")
+           + "; red lines mark spikes: hours with far more messages about a hashtag or campaign than the same hour of "
+             "the week usually has.")
+if volume.empty:
+    st.info(f"No {kind.lower()} in these interactions: map a text, hashtags or campaign column on the Data page.",
+            icon=":material/tag:")
 else:
-    ch.show(ch.volume_with_spikes(v.volume, v.spikes, ctx.grain))
-    download(v.volume, f"hashtag-volume-{ctx.grain}", key="listen-volume")
+    ch.show(ch.volume_with_spikes(volume, v.spikes, ctx.grain))
+    download(volume, f"{kind.lower()}-volume-{ctx.grain}", key="listen-volume")
 
 if v.spikes.empty:
     st.success("No spikes in the range: no hashtag or campaign had an hour far above its usual volume.",
@@ -84,7 +88,7 @@ if not v.rules:
 elif v.topics.empty:
     st.info("No text in the range matches a topic's keywords.", icon=":material/topic:")
 else:
-    ch.show(ch.share_lines(v.topics, "share", ctx.grain, "topic", y_title="share of texted interactions",
+    ch.show(ch.share_lines(v.topics, "share", ctx.grain, "topic", y_title="share of texts",
                            extra=(ch.alt.Tooltip("interactions:Q", format=",.0f"),
                                   ch.alt.Tooltip("net_sentiment:Q", title="net sentiment", format="+.2f"))))
     download(v.topics, f"topics-{ctx.grain}", key="listen-topics")

@@ -350,6 +350,9 @@ def test_listening_page_on_the_sample(sample, tmp_path, monkeypatch):
         shown = {m.label: m.value for m in at.metric}
         assert shown["Messages"] != "–" and "Answered during the spike" in shown and shown["Net sentiment"] != "–"
         assert at.selectbox(key="listen-spike").value.startswith("#skyloopluxury|2026-02-03T09:00")
+        at.segmented_control(key="listen-kind").set_value("Campaigns").run()
+        assert not at.exception, at.exception
+        assert any("per campaign tag" in c.value for c in at.caption)
         at.multiselect(key="listen-tone").set_value(["positive"]).run()
         assert not at.exception, at.exception
         shown_rows = at.dataframe[1].value  # the spike's messages under the tone filter
@@ -357,6 +360,18 @@ def test_listening_page_on_the_sample(sample, tmp_path, monkeypatch):
         assert any("filtered." in c.value for c in at.caption)
         at.text_input(key="listen-rivals").set_value("klm, transavia").run()
         assert not at.exception, at.exception
+        # without topics (a workspace of the user's own exports): the editor opens empty, with suggestions
+        from datastore.workspace import open_workspace
+        from ui import db
+
+        db.close_all()
+        con = open_workspace(tmp_path / "Sample.duckdb")
+        set_topics(con, {})
+        con.close()
+        st.cache_resource.clear()
+        bare = app("pages/listening.py")
+        assert not bare.exception, bare.exception
+        assert any("No topics yet" in i.value for i in bare.info)
         ov = app()
         assert not ov.exception and any(e.value.startswith("Spike: \\#skyloopluxury") for e in ov.error)
     finally:

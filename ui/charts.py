@@ -468,20 +468,22 @@ def referral_depth(chains: pd.DataFrame) -> alt.Chart | None:
 # Listening
 # ------------------------------------------------------------------------------------------------
 def volume_with_spikes(volume: pd.DataFrame, spikes: pd.DataFrame, grain: str) -> alt.Chart | None:
-    """Interactions per period and hashtag, with a red rule at each spike's start (tooltip: what,
-    how large)."""
+    """Interactions per period and subject (``subject``: '#tag' or a campaign), with a red rule at
+    the start of each of the subjects' spikes (tooltip: what, how large)."""
     if volume is None or volume.empty:
         return None
-    data = volume.assign(hashtag="#" + volume["hashtag"])
-    lines = alt.Chart(data).mark_line(point=len(data) < 80).encode(
+    tips = [_tip_period(grain), alt.Tooltip("subject:N", title="hashtag / campaign"),
+            alt.Tooltip("interactions:Q", format=",.0f"),
+            alt.Tooltip("net_sentiment:Q", title="net sentiment", format="+.2f")]
+    if "members" in volume:
+        tips.insert(3, alt.Tooltip("members:Q", format=",.0f"))
+    lines = alt.Chart(volume).mark_line(point=len(volume) < 80).encode(
         x=time_x(grain), y=alt.Y("interactions:Q", title="inbound interactions"),
-        color=alt.Color("hashtag:N", title=None, legend=alt.Legend(orient="bottom", columns=4)),
-        tooltip=[_tip_period(grain), alt.Tooltip("hashtag:N"), alt.Tooltip("interactions:Q", format=",.0f"),
-                 alt.Tooltip("members:Q", format=",.0f"), alt.Tooltip("net_sentiment:Q", title="net sentiment",
-                                                                     format="+.2f")])
-    if spikes is None or spikes.empty:
+        color=alt.Color("subject:N", title=None, legend=alt.Legend(orient="bottom", columns=4)), tooltip=tips)
+    marks = spikes[spikes["subject"].isin(set(volume["subject"]))] if spikes is not None else spikes
+    if marks is None or marks.empty:
         return lines.properties(height=300)
-    marks = spikes.assign(times=(spikes["volume"] / spikes["baseline"].where(spikes["baseline"] > 0)).round(0))
+    marks = marks.assign(times=(marks["volume"] / marks["baseline"].where(marks["baseline"] > 0)).round(0))
     rules = alt.Chart(marks).mark_rule(color=RED, strokeDash=[4, 3]).encode(
         x="started_at:T",
         tooltip=[alt.Tooltip("subject:N", title="spike"), alt.Tooltip("started_at:T", title="from", format="%d %b %Y %H:%M"),

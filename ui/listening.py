@@ -16,8 +16,9 @@ from ui.widgets import plain
 
 
 def _rules_frame(rules: dict) -> pd.DataFrame:
-    return pd.DataFrame({"topic": list(rules), "keywords": [", ".join(k) for k in rules.values()]},
-                        columns=["topic", "keywords"])
+    # Text columns even when there are no rules yet (an empty frame would be float: not editable as text).
+    return pd.DataFrame({"topic": pd.Series(list(rules), dtype="string"),
+                         "keywords": pd.Series([", ".join(k) for k in rules.values()], dtype="string")})
 
 
 def _from_frame(frame: pd.DataFrame) -> dict[str, list[str]]:

@@ -47,8 +47,9 @@ class ListeningView:
     tiles: tuple[Headline, ...]
     period_note: str
     alerts: tuple[str, ...]
-    volume: pd.DataFrame  # hashtag_volume, top hashtags
+    volume: pd.DataFrame  # hashtag_volume of the top hashtags, with subject = '#tag'
     campaigns: pd.DataFrame  # net_sentiment by campaign
+    campaign_volume: pd.DataFrame  # per period and campaign (subject): interactions, net_sentiment
     sentiment: pd.DataFrame  # net_sentiment per period and channel
     overall: pd.DataFrame  # per period: interactions, scored, positive, neutral, negative, net_sentiment
     spikes: pd.DataFrame
@@ -94,7 +95,9 @@ def compute(con: duckdb.DuckDBPyConnection, filters: Filters, s: ListeningSettin
         suggestions = suggest_keywords(cur, [k for kws in rules.values() for k in kws])
         has_text = bool(cur.execute("SELECT EXISTS (SELECT 1 FROM text_scores)").fetchall()[0][0])
     note = f"Tiles: {tiles_period(done, g, end, filters)} against the {g} before."
-    return ListeningView(g, tiles, note, tuple(spike_alerts(spikes)), volume, campaigns, sentiment, overall, spikes,
+    volume = volume.assign(subject="#" + volume["hashtag"])
+    return ListeningView(g, tiles, note, tuple(spike_alerts(spikes)), volume, campaigns, _per_campaign(campaigns),
+                         sentiment, overall, spikes,
                          detail, m("topics", grain=g), rules, suggestions, voice, has_text)
 
 
@@ -107,6 +110,16 @@ def _overall(sentiment: pd.DataFrame) -> pd.DataFrame:
     out["net_sentiment"] = ((out["positive"] - out["negative"]) / pn).where(pn > 0)
     out["negative_share"] = (out["negative"] / out["scored"]).where(out["scored"] > 0)
     return out
+
+
+def _per_campaign(campaigns: pd.DataFrame) -> pd.DataFrame:
+    """The by-campaign sentiment rows summed over channels: period, subject, interactions, net_sentiment."""
+    if campaigns.empty:
+        return pd.DataFrame(columns=["period", "subject", "interactions", "net_sentiment"])
+    out = campaigns.groupby(["period", "campaign"], as_index=False)[["interactions", "positive", "negative"]].sum()
+    pn = out["positive"] + out["negative"]
+    out["net_sentiment"] = ((out["positive"] - out["negative"]) / pn).where(pn > 0)
+    return out.rename(columns={"campaign": "subject"})[["period", "subject", "interactions", "net_sentiment"]]
 
 
 def _detail(c, filters: Filters, spikes: pd.DataFrame, chosen: str | None) -> SpikeDetail | None:
