@@ -68,8 +68,9 @@ _TAG = "[\\pL\\pN_]+"  # no braces: the SQL goes through str.format
 
 def hashtags(text: str, column: str) -> str:
     """SQL: the hashtags of an interaction (see the module text) as a sorted list."""
+    # The regex only runs on texts holding a '#' (most rows hold none: the scan stays cheap).
     return (f"list_sort(list_distinct(list_concat("
-            f"coalesce(regexp_extract_all(lower({text}), '#({_TAG})', 1), []), "
+            f"CASE WHEN contains({text}, '#') THEN regexp_extract_all(lower({text}), '#({_TAG})', 1) ELSE [] END, "
             f"coalesce(regexp_extract_all(lower({column}), '#?({_TAG})', 1), []))))")
 
 
