@@ -19,8 +19,9 @@ raw-table oracle in the tests, so a definition changed here changes everywhere a
   (``churned_at`` after it). Without any members data: everyone seen in the interactions so far.
 * **sentiment** of an interaction: the export's own value when given, else its text's score
   (``derived.text``); **positive** above 0.05, **negative** below -0.05, else neutral.
-* **hashtags**: the ``#word`` tokens of the text and the words of the ``hashtags`` column,
-  lower-cased, without ``#``, distinct and sorted.
+* **hashtags**: the ``#word`` tokens of the text (at its start or after a space or punctuation,
+  not inside a URL or an HTML entity) and the words of the ``hashtags`` column, lower-cased,
+  without ``#``, distinct and sorted.
 * **mention** (listening): an inbound interaction, by anyone (members, unknown handles and
   anonymous contacts alike: listening is about what is said, not who is a member).
 """
@@ -68,9 +69,11 @@ _TAG = "[\\pL\\pN_]+"  # no braces: the SQL goes through str.format
 
 def hashtags(text: str, column: str) -> str:
     """SQL: the hashtags of an interaction (see the module text) as a sorted list."""
-    # The regex only runs on texts holding a '#' (most rows hold none: the scan stays cheap).
+    # The regex only runs on texts holding a '#' (most rows hold none: the scan stays cheap). A tag
+    # starts the text or follows a space or punctuation: not '&#39;' (an HTML entity) or '/#top' (a URL).
     return (f"list_sort(list_distinct(list_concat("
-            f"CASE WHEN contains({text}, '#') THEN regexp_extract_all(lower({text}), '#({_TAG})', 1) ELSE [] END, "
+            f"CASE WHEN contains({text}, '#') THEN regexp_extract_all(lower({text}), '(?:^|[^\\pL\\pN_&/])#({_TAG})', 1) "
+            f"ELSE [] END, "
             f"coalesce(regexp_extract_all(lower({column}), '#?({_TAG})', 1), []))))")
 
 

@@ -70,10 +70,20 @@ def _present(cur: duckdb.DuckDBPyConnection) -> bool:
 
 
 def stale(con: duckdb.DuckDBPyConnection) -> bool:
-    """True when the derived tables miss journal entries (or were built by another version)."""
+    """True when the derived tables miss journal entries (or were built by another version, or
+    their texts read by other scorers)."""
     with con.cursor() as cur:
         version, applied = _state(cur)
-        return version != T.VERSION or applied < _last_change(cur)
+        return version != T.VERSION or applied < _last_change(cur) or _other_scorer(cur)
+
+
+def _other_scorer(cur: duckdb.DuckDBPyConnection) -> bool:
+    """Texts scored by other scorers (derived.text.SCORER): every text is read again, and every
+    table that holds a sentiment is rebuilt with it (a full build)."""
+    exists = cur.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' "
+                         "AND table_name = 'text_scores'").fetchall()[0][0]
+    return bool(exists) and bool(cur.execute(
+        "SELECT EXISTS (SELECT 1 FROM text_scores WHERE scorer <> $s)", {"s": text_analysis.SCORER}).fetchall()[0][0])
 
 
 def ensure(con: duckdb.DuckDBPyConnection, progress: Progress | None = None) -> tuple[str, str, str]:
@@ -91,14 +101,16 @@ def ensure(con: duckdb.DuckDBPyConnection, progress: Progress | None = None) -> 
         return str(path), ident, get_setting(cur, STATE) or ""
 
 
-def sync(con: duckdb.DuckDBPyConnection, progress: Progress | None = None, *, full: bool = False) -> SyncReport:
-    """Bring the derived tables up to date (a no-op when they are). ``full``: rebuild everything."""
+def sync(con: duckdb.DuckDBPyConnection, progress: Progress | None = None, *, full: bool = False,
+         rescore: bool = False) -> SyncReport:
+    """Bring the derived tables up to date (a no-op when they are). ``full``: rebuild everything;
+    ``rescore``: and score every text again (in the same transaction)."""
     say = progress or (lambda _f, _t: None)
     with _LOCK, con.cursor() as cur:
         started = time.perf_counter()
         version, applied = _state(cur)
         last = _last_change(cur)
-        rebuild = full or version != T.VERSION or not _present(cur)
+        rebuild = full or rescore or version != T.VERSION or not _present(cur) or _other_scorer(cur)
         if not rebuild and applied >= last:
             return SyncReport("none")
         pending = cur.execute(
@@ -110,7 +122,7 @@ def sync(con: duckdb.DuckDBPyConnection, progress: Progress | None = None, *, fu
         cur.execute("BEGIN TRANSACTION")
         try:
             if rebuild:
-                _full(cur, say, report)
+                _full(cur, say, report, rescore=rescore)
             else:
                 _incremental(cur, pending, say, report)
             for ds in DATASETS:
@@ -123,7 +135,7 @@ def sync(con: duckdb.DuckDBPyConnection, progress: Progress | None = None, *, fu
             cur.execute("ROLLBACK")
             raise
         finally:
-            for name in ("_add_i", "_rem_i", "_add_t", "_rem_t", "_ids", "_flip", "_crm_flip", "_rows", "_replied",
+            for name in ("_todo", "_add_i", "_rem_i", "_add_t", "_rem_t", "_ids", "_flip", "_crm_flip", "_rows", "_replied",
                          *(f"_k_{k}" for k in _KEYS)):
                 cur.execute(f"DROP TABLE IF EXISTS {name}")
         _checkpoint(cur)
@@ -166,12 +178,18 @@ def _timed(report: SyncReport, name: str, cur: duckdb.DuckDBPyConnection, sql: s
     report.steps[name] = round(report.steps.get(name, 0) + time.perf_counter() - t, 3)
 
 
-def _full(cur: duckdb.DuckDBPyConnection, say: Progress, report: SyncReport) -> None:
+def _full(cur: duckdb.DuckDBPyConnection, say: Progress, report: SyncReport, *, rescore: bool = False) -> None:
     for name in T.OBSOLETE:
         cur.execute(f"DROP TABLE IF EXISTS {name}")
     say(0.05, "Numbering the members")
     _timed(report, "member_dim", cur, T.MEMBER_DIM)
+    if rescore:
+        for sql in T.TEXT_TABLES:
+            cur.execute(sql)
+        cur.execute("DELETE FROM text_scores")
+        cur.execute("DELETE FROM text_topics")
     _texts(cur, "interactions", {}, say, report)
+    _prune_texts(cur, "(SELECT text_key FROM text_scores)")
     say(0.15, "Preparing the interactions")
     _timed(report, "events", cur, "CREATE OR REPLACE TABLE events AS " + T.EVENTS.format(where="TRUE", replies="TRUE"))
     for i, table in enumerate(T.TABLES):
@@ -215,6 +233,8 @@ def _incremental(cur: duckdb.DuckDBPyConnection, pending: list[tuple], say: Prog
     say(0.1, "Numbering new members")
     _members(cur, p, report)
     _texts(cur, "_add_i", {}, say, report)
+    if p["u_i"]:  # the texts only undone rows held leave the workspace with them
+        _prune_texts(cur, "(SELECT hash(text) FROM _rem_i WHERE text IS NOT NULL)")
     say(0.3, "Updating the interactions")
     _events(cur, p, report)
     _touched(cur, report)
@@ -260,6 +280,7 @@ def _daily_active(cur: duckdb.DuckDBPyConnection, say: Progress, report: SyncRep
 # ------------------------------------------------------------------------------------------------
 # Texts: language, sentiment, lemmas and topics per distinct text (derived.text)
 # ------------------------------------------------------------------------------------------------
+TEXT_BATCH = 50_000  # texts scored per round trip
 TOPICS = "topics"  # the setting that holds the topic rules: {"topic": ["keyword", "a phrase"], ...}
 
 
@@ -272,26 +293,30 @@ def _texts(cur: duckdb.DuckDBPyConnection, source: str, params: dict, say: Progr
     if cur.execute("SELECT count(*) FROM text_scores WHERE scorer <> $s", {"s": text_analysis.SCORER}).fetchall()[0][0]:
         cur.execute("DELETE FROM text_scores")
         cur.execute("DELETE FROM text_topics")
-    texts = [r[0] for r in cur.execute(
-        f"""SELECT DISTINCT text FROM {source} WHERE text IS NOT NULL
-            AND hash(text) NOT IN (SELECT text_key FROM text_scores)""", params).fetchall()]
-    if texts:
-        say(0.1, f"Reading {len(texts):,} texts (language, sentiment)")
+    cur.execute(f"""CREATE OR REPLACE TEMP TABLE _todo AS
+        SELECT row_number() OVER () AS rn, text FROM (
+            SELECT DISTINCT text FROM {source} WHERE text IS NOT NULL
+            AND hash(text) NOT IN (SELECT text_key FROM text_scores))""", params)
+    total = cur.execute("SELECT count(*) FROM _todo").fetchall()[0][0]
+    for lo in range(0, total, TEXT_BATCH):  # batches: memory stays flat however many texts there are
+        texts = [r[0] for r in cur.execute("SELECT text FROM _todo WHERE rn > $lo AND rn <= $hi ORDER BY rn",
+                                           {"lo": lo, "hi": lo + TEXT_BATCH}).fetchall()]
+        say(0.1 + 0.1 * lo / total, f"Reading texts (language, sentiment): {lo:,} of {total:,}")
         scored = text_analysis.analyse_many(
-            texts, lambda done, total: say(0.1 + 0.1 * done / total, f"Reading texts: {done:,} of {total:,}"))
+            texts, lambda done, _n, lo=lo: say(0.1 + 0.1 * (lo + done) / total, f"Reading texts: {lo + done:,} of {total:,}"))
         frame = pd.DataFrame({"text": texts, "lang": [a.lang for a in scored], "score": [a.score for a in scored],
                               "lemmas": [list(a.lemmas) for a in scored]})
         cur.register("_scored", frame)
         try:
-            cur.execute("""CREATE OR REPLACE TEMP TABLE _new_texts AS SELECT hash(text) AS text_key FROM _scored""")
             cur.execute("""INSERT INTO text_scores SELECT hash(text), text, lang, score, CAST(lemmas AS VARCHAR[]), $s
                            FROM _scored""", {"s": text_analysis.SCORER})
         finally:
             cur.unregister("_scored")
-        _match_topics(cur, "(SELECT text_key FROM _new_texts)")
-        cur.execute("DROP TABLE _new_texts")
+    if total:
+        _match_topics(cur, "(SELECT hash(text) FROM _todo)")
+    cur.execute("DROP TABLE _todo")
     report.steps["texts"] = round(time.perf_counter() - t, 3)
-    report.steps["texts_scored"] = len(texts)
+    report.steps["texts_scored"] = total
 
 
 def topic_rules(cur: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, ...]]:
@@ -319,7 +344,16 @@ def clean_rules(rules: dict) -> dict[str, list[str]]:
     return out
 
 
+def _prune_texts(cur: duckdb.DuckDBPyConnection, keys: str) -> None:
+    """Forget the per-text rows among ``keys`` that no stored interaction holds any more."""
+    held = f"(SELECT hash(text) FROM interactions WHERE text IS NOT NULL AND hash(text) IN {keys})"
+    cur.execute(f"DELETE FROM text_scores WHERE text_key IN {keys} AND text_key NOT IN {held}")
+    cur.execute("DELETE FROM text_topics WHERE text_key NOT IN (SELECT text_key FROM text_scores)")
+
+
 def _match_topics(cur: duckdb.DuckDBPyConnection, keys: str) -> None:
+    """Match the texts ``keys`` with the topic rules: a word by its forms against the text's lemmas
+    (a hash join), a phrase as written in the lower-cased text."""
     rules = topic_rules(cur)
     cur.execute(f"DELETE FROM text_topics WHERE text_key IN {keys}")
     rows = [(topic, kw, list(text_analysis.keyword_forms(kw)), " " in kw)
@@ -330,9 +364,15 @@ def _match_topics(cur: duckdb.DuckDBPyConnection, keys: str) -> None:
     cur.register("_rules", frame)
     try:
         cur.execute(f"""INSERT INTO text_topics
-            SELECT DISTINCT s.text_key, r.topic FROM text_scores s, _rules r
-            WHERE s.text_key IN {keys} AND CASE WHEN r.phrase THEN contains(lower(s.text), r.keyword)
-                                              ELSE list_has_any(s.lemmas, CAST(r.forms AS VARCHAR[])) END""")
+            WITH todo AS (SELECT text_key, lemmas, text FROM text_scores WHERE text_key IN {keys}),
+            words AS (SELECT DISTINCT topic, unnest(CAST(forms AS VARCHAR[])) AS form FROM _rules WHERE NOT phrase),
+            phrases AS (SELECT topic, keyword FROM _rules WHERE phrase)
+            SELECT DISTINCT text_key, topic FROM (
+                SELECT t.text_key, w.topic FROM (SELECT text_key, unnest(lemmas) AS lemma FROM todo) t
+                JOIN words w ON w.form = t.lemma
+                UNION ALL
+                SELECT t.text_key, p.topic FROM (SELECT text_key, lower(text) AS low FROM todo) t
+                JOIN phrases p ON contains(t.low, p.keyword))""")
     finally:
         cur.unregister("_rules")
 
@@ -359,13 +399,9 @@ def set_topics(con: duckdb.DuckDBPyConnection, rules: dict) -> dict[str, list[st
 
 
 def rescore(con: duckdb.DuckDBPyConnection, progress: Progress | None = None) -> SyncReport:
-    """Score every text again (after a scorer update, or on request) and rebuild the tables."""
-    with _LOCK, con.cursor() as cur:
-        for sql in T.TEXT_TABLES:
-            cur.execute(sql)
-        cur.execute("DELETE FROM text_scores")
-        cur.execute("DELETE FROM text_topics")
-    return sync(con, progress, full=True)
+    """Score every text again (after a scorer update, or on request) and rebuild the tables, in
+    one transaction: readers see the old scores until the new ones are complete."""
+    return sync(con, progress, full=True, rescore=True)
 
 
 def _members(cur: duckdb.DuckDBPyConnection, p: dict, report: SyncReport) -> None:

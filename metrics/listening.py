@@ -10,8 +10,8 @@ also in the README's "Listening" section:
   same hour in the weeks there are (from the second week on: a weekly rhythm then never spikes,
   which the previous 7 days' hourly median would not give); ``ended_at`` is the end of the last
   spike hour; a hashtag subject is written ``#tag``, a campaign by its name;
-* share of voice counts an interaction once per term it names (words and phrases matched in the
-  lower-cased text).
+* share of voice counts an interaction once per term it names (a word or phrase of the lower-cased
+  text, on word boundaries: 'ns' does not count 'mens').
 """
 
 from __future__ import annotations
@@ -59,6 +59,7 @@ class SpikeOptions(Options):
 @dataclass(frozen=True)
 class MentionOptions(Options):
     subject: str = opt("", "a hashtag '#tag' or a campaign name ('' = every mention)")
+    not_answerable: tuple[str, ...] = opt(d.NOT_ANSWERABLE, "actions a reply does not answer")
     start: str = opt("", "from this time (ISO, e.g. 2026-02-03T09:00)")
     end: str = opt("", "before this time (ISO)")
     limit: int = opt(500, "rows, most negative first (0 = all)", lo=0, hi=10_000_000)
@@ -227,7 +228,8 @@ def spikes_empty() -> pd.DataFrame:
          options=MentionOptions, reads=("mentions",), higher_is_better=None)
 def mention_list(src: Source, o: MentionOptions) -> pd.DataFrame:
     """Columns: occurred_at, channel, member_id, text, lang, sentiment, label, hashtags, campaign,
-    answerable (carries an id), replied_at, reply_hours."""
+    answerable (as for the response rate: activity by a member, with an id, an action that asks for
+    an answer), replied_at, reply_hours."""
     conds = ["TRUE"]
     params: dict = {}
     if o.subject.startswith("#"):
@@ -247,12 +249,12 @@ def mention_list(src: Source, o: MentionOptions) -> pd.DataFrame:
         WITH {src.mentions()}
         SELECT m.ts AS occurred_at, m.channel, i.member_id, t.text, m.lang, m.sentiment, m.label,
                array_to_string(list_transform(m.tags, lambda x: '#' || x), ' ') AS hashtags, m.campaign,
-               m.id IS NOT NULL AS answerable, m.replied_at,
+               (m.activity AND m.id IS NOT NULL AND {d.answerable('m.action')}) AS answerable, m.replied_at,
                round({d.reply_seconds('m.ts', 'm.replied_at')} / 3600.0, 2) AS reply_hours
         FROM mentions m LEFT JOIN {src.texts()} t USING (text_key) LEFT JOIN {src.dim} i USING (mk)
         WHERE {' AND '.join(conds)}
         ORDER BY m.sentiment ASC NULLS LAST, m.ts, t.text {limit}"""
-    return src.run(sql, **params)
+    return src.run(sql, not_answerable=list(o.not_answerable), **params)
 
 
 @measure("topics",
@@ -281,18 +283,30 @@ def share_of_voice(src: Source, o: VoiceOptions) -> pd.DataFrame:
     """Columns: period, term ('(all ours)' when no own terms are given), own, interactions,
     share_of_voice (of the period's own + competitor interactions)."""
     terms = [(t, True) for t in o.own] + [(t, False) for t in o.competitors if t not in o.own]
-    ours = "UNION ALL SELECT period, '(all ours)', TRUE FROM texted" if not o.own else ""
-    sql = f"""
-        WITH {src.mentions()},
-        texted AS (SELECT {trunc(o.grain, 'day')} AS period, lower(t.text) AS text
-                   FROM mentions m JOIN {src.texts()} t USING (text_key)),
-        voice AS (SELECT unnest($terms::VARCHAR[]) AS term, unnest($owns::BOOLEAN[]) AS own),
-        hits AS (SELECT x.period, v.term, v.own FROM texted x JOIN voice v ON contains(x.text, v.term) {ours}),
-        agg AS (SELECT period, term, own, count(*) AS interactions FROM hits GROUP BY ALL)
-        SELECT period, term, own, interactions,
-               interactions / sum(interactions) OVER (PARTITION BY period) AS share_of_voice
-        FROM agg ORDER BY period, own DESC, interactions DESC, term"""
-    return src.run(sql, terms=[t for t, _ in terms], owns=[w for _, w in terms])
+    texted = f"""WITH {src.mentions()}
+        SELECT {trunc(o.grain, 'day')} AS period, lower(t.text) AS text
+        FROM mentions m JOIN {src.texts()} t USING (text_key)"""
+    # One query per term: a constant pattern is compiled once (a pattern per row would be compiled
+    # for every row). The contains() test skips the regex for texts without the term at all.
+    parts = [src.run(f"""WITH x AS ({texted}) SELECT period, $term AS term, $own AS own, count(*) AS interactions
+                         FROM x WHERE contains(text, $term) AND regexp_matches(text, $pattern) GROUP BY 1""",
+                     term=term, own=own, pattern=_word(term)) for term, own in terms]
+    if not o.own:
+        parts.append(src.run(f"""WITH x AS ({texted}) SELECT period, '(all ours)' AS term, TRUE AS own,
+                                 count(*) AS interactions FROM x GROUP BY 1"""))
+    frame = pd.concat([p for p in parts if not p.empty] or [parts[0]], ignore_index=True) if parts else \
+        pd.DataFrame(columns=["period", "term", "own", "interactions"])
+    frame["interactions"] = frame["interactions"].astype("int64")
+    frame["share_of_voice"] = frame["interactions"] / frame.groupby("period")["interactions"].transform("sum")
+    frame["own_rank"] = ~frame["own"].astype(bool)
+    return frame.sort_values(["period", "own_rank", "interactions", "term"], ascending=[True, True, False, True],
+                             ignore_index=True).drop(columns="own_rank")
+
+
+def _word(term: str) -> str:
+    """A regex (RE2) for ``term`` on word boundaries; the term's own characters are escaped."""
+    escaped = "".join(c if c.isalnum() or c == " " else "\\" + c for c in term)
+    return f"(?:^|[^\\pL\\pN_]){escaped}(?:$|[^\\pL\\pN_])"
 
 
 # ------------------------------------------------------------------------------------------------

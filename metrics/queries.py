@@ -116,6 +116,7 @@ def suggest_keywords(cur: duckdb.DuckDBPyConnection, taken: list[str], limit: in
             SELECT w.word AS keyword, sum(u.n)::BIGINT AS interactions,
                    ((sum(u.pos) - sum(u.neg)) / nullif(sum(u.pos) + sum(u.neg), 0))::DOUBLE AS net_sentiment
             FROM (SELECT DISTINCT text_key, word FROM words) w JOIN uses u USING (text_key)
-            WHERE length(w.word) >= 4 AND NOT list_contains($stop, w.word) AND NOT list_contains($used, w.word)
+            WHERE length(w.word) >= 4
+              AND w.word NOT IN (SELECT unnest($stop::VARCHAR[])) AND w.word NOT IN (SELECT unnest($used::VARCHAR[]))
             GROUP BY 1 ORDER BY interactions DESC, keyword LIMIT {int(limit)}""",
         {"stop": sorted(stopwords()), "used": used}).df()

@@ -28,7 +28,8 @@ Relations (``mk`` = the integer member key of ``member_dim``; ties are broken on
 * ``rep(ts, agent)``: outbound replies (all filters; segment through the member replied to).
 * ``contacts(period, mk, channel)``: member x day x channel we sent something to.
 * ``community(mk, joined, churned)``: see ``derived.definitions``.
-* ``mentions(ts, day, mk, channel, campaign, tags, sentiment, label, lang, text_key, id, replied_at)``: inbound
+* ``mentions(ts, day, mk, channel, campaign, tags, sentiment, label, lang, text_key, id, replied_at,
+  action, activity)``: inbound
   interactions by anyone (listening: what is said); ``text_topics(text_key, topic)`` and
   ``texts(text_key, text)`` per distinct text.
 * ``pday(mk, day, bought, is_purchase, net)``, ``purch(mk, day, amount)``, ``rev(mk, day, amount)``:
@@ -447,7 +448,8 @@ class Source:
     def mentions(self, name: str = "mentions", *, use_start: bool = True) -> str:
         return f"""{name} AS (
             SELECT e.ts, e.day, e.mk, e.channel, e.campaign, e.tags, e.sentiment,
-                   {d.sentiment_label('e.sentiment')} AS label, e.lang, e.text_key, e.id, e.replied_at
+                   {d.sentiment_label('e.sentiment')} AS label, e.lang, e.text_key, e.id, e.replied_at,
+                   e.action, e.activity
             FROM events e WHERE e.inbound AND {self.where('e', use_start=use_start)})"""
 
     def text_topics(self) -> str:

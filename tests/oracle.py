@@ -225,7 +225,8 @@ class RawSource(Source):
             self.cur.unregister("_o_f")
         pairs = self.cur.execute("SELECT DISTINCT text, hashtags FROM interactions "
                                  "WHERE text IS NOT NULL OR hashtags IS NOT NULL").fetchall()
-        tags = [(t, h, sorted(set(re.findall(r"#(\w+)", (t or "").lower())) | set(re.findall(r"#?(\w+)", (h or "").lower()))))
+        tags = [(t, h, sorted(set(re.findall(r"(?:^|[^\w&/])#(\w+)", (t or "").lower()))
+                              | set(re.findall(r"#?(\w+)", (h or "").lower()))))
                 for t, h in pairs]
         self.cur.execute("CREATE OR REPLACE TEMP TABLE _o_tags (text VARCHAR, hashtags VARCHAR, tags VARCHAR[])")
         if tags:
@@ -256,7 +257,8 @@ class RawSource(Source):
                    CASE WHEN coalesce(r.sentiment, t.score) > 0.05 THEN 'positive'
                         WHEN coalesce(r.sentiment, t.score) < -0.05 THEN 'negative'
                         WHEN coalesce(r.sentiment, t.score) IS NOT NULL THEN 'neutral' END AS label,
-                   t.lang, t.text_key, r.interaction_id AS id, f.replied_at
+                   t.lang, t.text_key, r.interaction_id AS id, f.replied_at, r.action,
+                   r.member_id IS NOT NULL AND NOT r.employee AS activity
             FROM {_ROWS} r LEFT JOIN _o_texts t ON t.text = r.text
             LEFT JOIN _o_tags g ON g.text IS NOT DISTINCT FROM r.text AND g.hashtags IS NOT DISTINCT FROM r.hashtags
             LEFT JOIN {name}_fr f ON f.id = r.interaction_id

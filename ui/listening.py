@@ -87,11 +87,14 @@ def rescore_button(workspace: str, has_text: bool) -> None:
                 bar = st.progress(0.0, text="Starting…")
                 try:
                     derived.rescore(db.root(workspace), lambda f, t: bar.progress(min(max(f, 0.0), 1.0), text=t))
-                except duckdb.Error as exc:
-                    status.update(label=f"Not done: {plain(exc)}", state="error")
+                except Exception as exc:  # noqa: BLE001 - a scorer's own error too: said, never a traceback
+                    status.update(label=f"Not done (the old scores stay): {plain(exc)}", state="error")
                     return
                 status.update(label="Every text scored again", state="complete", expanded=False)
             st.rerun()
+
+
+SHOWN = 200  # messages in the table (the download holds every one the view kept)
 
 
 def spike_table(spikes: pd.DataFrame) -> None:
@@ -146,7 +149,7 @@ def spike_detail(spikes: pd.DataFrame, d) -> None:
         msgs = msgs[msgs["lang"].isin(langs)]
     if tones:
         msgs = msgs[msgs["label"].isin(tones)]
-    st.dataframe(msgs.drop(columns=["answerable"]), hide_index=True, placeholder="–", height=320,
+    st.dataframe(msgs.head(SHOWN).drop(columns=["answerable"]), hide_index=True, placeholder="–", height=320,
                  column_config={
                      "occurred_at": st.column_config.DatetimeColumn("when", format="DD-MM-YYYY HH:mm"),
                      "text": st.column_config.TextColumn("text", width="large"),
@@ -155,6 +158,7 @@ def spike_detail(spikes: pd.DataFrame, d) -> None:
                      "lang": st.column_config.TextColumn("language"),
                      "replied_at": st.column_config.DatetimeColumn("our first reply", format="DD-MM-YYYY HH:mm"),
                      "reply_hours": st.column_config.NumberColumn("reply after (h)", format="%.1f")})
-    st.caption(f"{len(msgs):,} shown: the most negative {len(d.messages):,} of the spike's {d.total:,} messages"
-               + (", filtered." if langs or tones else "."))
+    st.caption(f"The most negative {min(SHOWN, len(msgs)):,} of {len(msgs):,} messages"
+               + (" in this language and tone" if langs or tones else "")
+               + (f" (the spike has {d.total:,}; the download holds the {len(msgs):,})." if len(msgs) > SHOWN else "."))
     download(msgs, f"spike-messages-{r['subject'].lstrip('#')}", key="listen-msgs")

@@ -17,7 +17,7 @@ from views.common import complete, computer, data_end, period_label, tiles_perio
 from views.tiles import Headline, fmt_int, fmt_num, fmt_pct, fmt_pp, fmt_signed_int, headline
 
 TOP_HASHTAGS = 8
-MESSAGES_SHOWN = 200
+MESSAGES_KEPT = 5000  # of a spike, most negative first (the page shows 200 of them, filtered)
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ class ListeningSettings:
 class SpikeDetail:
     key: str
     row: dict
-    messages: pd.DataFrame  # the most negative first (MESSAGES_SHOWN of them)
+    messages: pd.DataFrame  # the most negative first (MESSAGES_KEPT at most)
     total: int
     answerable: int
     answered: int
@@ -139,7 +139,7 @@ def _detail(c, filters: Filters, spikes: pd.DataFrame, chosen: str | None) -> Sp
         usual_rate = usual["response_rate"].iloc[0]
         usual_hours = usual["median_hours"].iloc[0]
     hours = answerable.loc[answered, "reply_hours"]
-    return SpikeDetail(chosen, row, msgs.head(MESSAGES_SHOWN), len(msgs), len(answerable), int(answered.sum()),
+    return SpikeDetail(chosen, row, msgs.head(MESSAGES_KEPT), len(msgs), len(answerable), int(answered.sum()),
                        float(hours.median()) if len(hours) else None,
                        None if usual_rate is None or pd.isna(usual_rate) else float(usual_rate),
                        None if usual_hours is None or pd.isna(usual_hours) else float(usual_hours))
