@@ -190,6 +190,8 @@ def _full(cur: duckdb.DuckDBPyConnection, say: Progress, report: SyncReport, *, 
         cur.execute("DELETE FROM text_topics")
     _texts(cur, "interactions", {}, say, report)
     _prune_texts(cur, "(SELECT text_key FROM text_scores)")
+    if not cur.execute("SELECT count(*) FROM topic_forms").fetchall()[0][0] and topic_rules(cur):
+        _match_topics(cur, "(SELECT text_key FROM text_scores)")  # a workspace from before topic_forms
     say(0.15, "Preparing the interactions")
     _timed(report, "events", cur, "CREATE OR REPLACE TABLE events AS " + T.EVENTS.format(where="TRUE", replies="TRUE"))
     for i, table in enumerate(T.TABLES):
@@ -358,11 +360,14 @@ def _match_topics(cur: duckdb.DuckDBPyConnection, keys: str) -> None:
     cur.execute(f"DELETE FROM text_topics WHERE text_key IN {keys}")
     rows = [(topic, kw, list(text_analysis.keyword_forms(kw)), " " in kw)
             for topic, kws in rules.items() for kw in kws]
-    if not rows:
-        return
     frame = pd.DataFrame(rows, columns=["topic", "keyword", "forms", "phrase"])
     cur.register("_rules", frame)
     try:
+        # The forms as matched (the Listening page's suggestions leave them out without lemmatizing).
+        cur.execute("DELETE FROM topic_forms")
+        if not rows:
+            return
+        cur.execute("INSERT INTO topic_forms SELECT topic, keyword, unnest(CAST(forms AS VARCHAR[])) FROM _rules")
         cur.execute(f"""INSERT INTO text_topics
             WITH todo AS (SELECT text_key, lemmas, text FROM text_scores WHERE text_key IN {keys}),
             words AS (SELECT DISTINCT topic, unnest(CAST(forms AS VARCHAR[])) AS form FROM _rules WHERE NOT phrase),

@@ -14,7 +14,8 @@ to some partitions; the full build uses the same SELECT with ``{where}`` = TRUE.
   text: ``tags`` (definitions.hashtags), ``lang``, ``sentiment`` (the export's, else the text's
   score) and ``text_key`` (the text's row in ``text_scores``).
 * ``text_scores`` / ``text_topics`` (per distinct text, kept across rebuilds): language, score and
-  lemmas (``derived.text``); the topics whose keywords the text holds (``derived.sync.set_topics``).
+  lemmas (``derived.text``); the topics whose keywords the text holds (``derived.sync.set_topics``);
+  ``topic_forms``: every keyword's forms (lemmas in each language) as the rules were matched.
 * ``activity_week`` / ``activity_month``: activity per period x mk x channel x campaign: ``n``,
   ``first_at``, ``last_at``, ``max_reach``.
 * ``member_month``: each member's active months over all channels and campaigns, with the first
@@ -40,7 +41,7 @@ from dataclasses import dataclass
 
 from derived import definitions as d
 
-VERSION = 2  # bump when a table changes: workspaces built by another version are rebuilt in full
+VERSION = 3  # bump when a table changes: workspaces built by another version are rebuilt in full
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,7 @@ TEXT_TABLES = (
     """CREATE TABLE IF NOT EXISTS text_scores (
         text_key UBIGINT, text VARCHAR, lang VARCHAR, score DOUBLE, lemmas VARCHAR[], scorer VARCHAR)""",
     "CREATE TABLE IF NOT EXISTS text_topics (text_key UBIGINT, topic VARCHAR)",
+    "CREATE TABLE IF NOT EXISTS topic_forms (topic VARCHAR, keyword VARCHAR, form VARCHAR)",
 )
 
 

@@ -102,12 +102,12 @@ def member_timeline(cur: duckdb.DuckDBPyConnection, member_id: str) -> pd.DataFr
     ).df()
 
 
-def suggest_keywords(cur: duckdb.DuckDBPyConnection, taken: list[str], limit: int = 24) -> pd.DataFrame:
-    """Words (lemmas) that many inbound texts hold and no topic uses yet, with how many inbound
-    interactions hold them and their net sentiment: candidates for a topic's keywords."""
-    from derived.text import keyword_forms, stopwords
+def suggest_keywords(cur: duckdb.DuckDBPyConnection, limit: int = 24) -> pd.DataFrame:
+    """Words (lemmas) that many inbound texts hold and no topic uses yet (``topic_forms``: the
+    keywords in every form), with how many inbound interactions hold them and their net sentiment:
+    candidates for a topic's keywords. Common words (``derived.text.stopwords``) are left out."""
+    from derived.text import stopwords
 
-    used = sorted({f for kw in taken for f in keyword_forms(kw)})
     return cur.execute(
         f"""WITH words AS (SELECT text_key, unnest(lemmas) AS word FROM text_scores),
                  uses AS (SELECT text_key, count(*) AS n, count(*) FILTER (WHERE sentiment > 0.05) AS pos,
@@ -117,6 +117,6 @@ def suggest_keywords(cur: duckdb.DuckDBPyConnection, taken: list[str], limit: in
                    ((sum(u.pos) - sum(u.neg)) / nullif(sum(u.pos) + sum(u.neg), 0))::DOUBLE AS net_sentiment
             FROM (SELECT DISTINCT text_key, word FROM words) w JOIN uses u USING (text_key)
             WHERE length(w.word) >= 4
-              AND w.word NOT IN (SELECT unnest($stop::VARCHAR[])) AND w.word NOT IN (SELECT unnest($used::VARCHAR[]))
+              AND w.word NOT IN (SELECT unnest($stop::VARCHAR[])) AND w.word NOT IN (SELECT form FROM topic_forms)
             GROUP BY 1 ORDER BY interactions DESC, keyword LIMIT {int(limit)}""",
-        {"stop": sorted(stopwords()), "used": used}).df()
+        {"stop": sorted(stopwords())}).df()

@@ -399,3 +399,16 @@ def test_topic_table_from_the_editor():
     assert _from_frame(frame.iloc[:3]) == {"delays": ["delay", " te laat"]}  # empty rows are left out
     with pytest.raises(ValueError, match="row 1 has keywords but no topic name"):
         _from_frame(pd.DataFrame({"topic": [""], "keywords": ["refund"]}))
+
+
+def test_suggested_keywords_leave_out_topics_and_common_words(small):
+    from metrics.queries import suggest_keywords
+
+    sync(small)
+    words = set(suggest_keywords(small.cursor())["keyword"])
+    assert "balie" in words and "summer" in words
+    assert not words & {"vertraging", "deal"}  # a topic's keywords (in their forms)
+    assert "bij" not in words  # nothing under 4 letters (and no common word)
+    assert all(len(w) >= 4 for w in words)
+    set_topics(small, {"desk": ["balie"]})
+    assert "balie" not in set(suggest_keywords(small.cursor())["keyword"])

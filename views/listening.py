@@ -92,7 +92,7 @@ def compute(con: duckdb.DuckDBPyConnection, filters: Filters, s: ListeningSettin
     voice = m("share_of_voice", grain=g, own=own, competitors=s.competitors) if s.competitors else None
     with con.cursor() as cur:
         rules = topic_rules(cur)
-        suggestions = suggest_keywords(cur, [k for kws in rules.values() for k in kws])
+        suggestions = suggest_keywords(cur)
         has_text = bool(cur.execute("SELECT EXISTS (SELECT 1 FROM text_scores)").fetchall()[0][0])
     note = f"Tiles: {tiles_period(done, g, end, filters)} against the {g} before."
     volume = volume.assign(subject="#" + volume["hashtag"])
