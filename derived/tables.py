@@ -29,6 +29,8 @@ to some partitions; the full build uses the same SELECT with ``{where}`` = TRUE.
 * ``contacts``: member x day x channel on which we sent the member something (addressed to
   them, or a reply without member_id to one of their messages).
 * ``posts``: our broadcasts with the number of replies to them by activity (any date).
+* ``mention_hourly``: inbound interactions (mentions, by anyone) per hour x channel x campaign x
+  hashtags x sentiment label: ``n`` (volumes, sentiment and spikes without a segment filter).
 * ``inbound_actions``: inbound action names with their counts.
 * ``purchase_day``: transaction lines per member and day: ``bought`` (non-refund value),
   ``is_purchase`` (any non-refund line), ``net`` (refunds included), ``all_lines``, and of the non-refund lines
@@ -41,7 +43,7 @@ from dataclasses import dataclass
 
 from derived import definitions as d
 
-VERSION = 3  # bump when a table changes: workspaces built by another version are rebuilt in full
+VERSION = 4  # bump when a table changes: workspaces built by another version are rebuilt in full
 
 
 @dataclass(frozen=True)
@@ -165,6 +167,10 @@ TABLES: tuple[Table, ...] = (
                    GROUP BY 1) r USING (id)
         WHERE NOT o.inbound AND o.reply_to IS NULL AND o.id IS NOT NULL AND {where}""",
           "day", "o.day IN {keys}", "post_day"),
+    Table("mention_hourly", f"""
+        SELECT e.day, date_trunc('hour', e.ts) AS hr, e.channel, e.campaign, e.tags,
+               {d.sentiment_label('e.sentiment')} AS label, count(*)::INTEGER AS n
+        FROM events e WHERE e.inbound AND {{where}} GROUP BY ALL""", "day", "e.day IN {keys}", "day"),
     Table("inbound_actions", """
         SELECT e.action, count(*) AS n FROM events e WHERE e.inbound AND e.action IS NOT NULL AND {where} GROUP BY 1""",
           "action", "e.action IN {keys}", "action"),

@@ -32,6 +32,11 @@ from metrics.source import Source
 SECTION = "listening"
 WEEK = 168  # hours
 NET = d.net_sentiment("count(*) FILTER (WHERE label = 'positive')", "count(*) FILTER (WHERE label = 'negative')")
+NET_N = d.net_sentiment("coalesce(sum(n) FILTER (WHERE label = 'positive'), 0)",
+                        "coalesce(sum(n) FILTER (WHERE label = 'negative'), 0)")
+LABELS_N = """coalesce(sum(n) FILTER (WHERE label = 'positive'), 0)::BIGINT AS positive,
+              coalesce(sum(n) FILTER (WHERE label = 'neutral'), 0)::BIGINT AS neutral,
+              coalesce(sum(n) FILTER (WHERE label = 'negative'), 0)::BIGINT AS negative"""
 LABELS = """count(*) FILTER (WHERE label = 'positive') AS positive,
             count(*) FILTER (WHERE label = 'neutral') AS neutral,
             count(*) FILTER (WHERE label = 'negative') AS negative"""
@@ -104,17 +109,18 @@ def hashtag_volume(src: Source, o: HashtagOptions) -> pd.DataFrame:
 @measure("net_sentiment",
          "Net sentiment (pos − neg) / (pos + neg) of inbound interactions per period and channel "
          "(and campaign with --campaign or by_campaign); the export's own sentiment, else the text's",
-         "net sentiment", SECTION, options=SentimentOptions, reads=("mentions",))
+         "net sentiment", SECTION, options=SentimentOptions, reads=("mention_hours",))
 def net_sentiment(src: Source, o: SentimentOptions) -> pd.DataFrame:
     """Columns: period, channel, [campaign,] interactions, scored (with a sentiment), positive,
     neutral, negative, net_sentiment."""
     by_campaign = o.by_campaign or bool(src.f.campaigns)
     keys = "period, channel" + (", campaign" if by_campaign else "")
     sql = f"""
-        WITH {src.mentions()}
+        WITH {src.mention_hours()}
         SELECT {trunc(o.grain, 'day')} AS period, channel{', campaign' if by_campaign else ''},
-               count(*) AS interactions, count(label) AS scored, {LABELS}, {NET} AS net_sentiment
-        FROM mentions {'WHERE campaign IS NOT NULL' if by_campaign else ''}
+               sum(n)::BIGINT AS interactions, coalesce(sum(n) FILTER (WHERE label IS NOT NULL), 0)::BIGINT AS scored,
+               {LABELS_N}, {NET_N} AS net_sentiment
+        FROM mh {'WHERE campaign IS NOT NULL' if by_campaign else ''}
         GROUP BY ALL ORDER BY {keys}"""
     return src.run(sql)
 
@@ -167,28 +173,26 @@ def find_spikes(v: np.ndarray, k: float = 4.0, min_volume: int = 10) -> list[tup
          "Hours whose volume of a hashtag or campaign stands out against the same hour of the week "
          "over the previous 4 weeks (z = (v − median) / max(1.4826 · MAD, √median, 1) ≥ k, at least "
          "min_volume interactions); consecutive hours form one spike, with its net sentiment", "z",
-         SECTION, options=SpikeOptions, reads=("mentions",), higher_is_better=None)
+         SECTION, options=SpikeOptions, reads=("mention_hours",), higher_is_better=None)
 def spikes(src: Source, o: SpikeOptions) -> pd.DataFrame:
     """Columns: started_at, ended_at (end of the last spike hour), subject ('#tag' or a campaign),
     volume, baseline (sums over the spike hours), z (the largest), net_sentiment; the spikes that
     start in the range, latest first."""
     parts = []
     if o.subject in ("all", "hashtag"):
-        parts.append("SELECT date_trunc('hour', ts) AS hr, '#' || unnest(tags) AS subject, label FROM mentions "
-                     "WHERE len(tags) > 0")
+        parts.append("SELECT hr, '#' || unnest(tags) AS subject, label, n FROM mh WHERE len(tags) > 0")
     if o.subject in ("all", "campaign"):
-        parts.append("SELECT date_trunc('hour', ts) AS hr, campaign AS subject, label FROM mentions "
-                     "WHERE campaign IS NOT NULL")
+        parts.append("SELECT hr, campaign AS subject, label, n FROM mh WHERE campaign IS NOT NULL")
     sql = f"""
-        WITH {src.mentions(use_start=False)},
+        WITH {src.mention_hours(use_start=False)},
         subj AS ({' UNION ALL '.join(parts)}),
-        hours AS (SELECT subject, hr, count(*) AS n, count(*) FILTER (WHERE label = 'positive') AS pos,
-                         count(*) FILTER (WHERE label = 'negative') AS neg FROM subj GROUP BY 1, 2),
+        hours AS (SELECT subject, hr, sum(n) AS n, coalesce(sum(n) FILTER (WHERE label = 'positive'), 0) AS pos,
+                         coalesce(sum(n) FILTER (WHERE label = 'negative'), 0) AS neg FROM subj GROUP BY 1, 2),
         cand AS (SELECT DISTINCT subject FROM hours WHERE n >= $min_volume)
         SELECT h.subject, h.hr, h.n, h.pos, h.neg FROM hours h WHERE h.subject IN (SELECT subject FROM cand)
         ORDER BY 1, 2"""
     rows = src.run(sql, min_volume=o.min_volume)
-    first = src.rows(f"WITH {src.mentions(use_start=False)} SELECT min(date_trunc('hour', ts)) FROM mentions")[0][0]
+    first = src.rows(f"WITH {src.mention_hours(use_start=False)} SELECT min(hr) FROM mh")[0][0]
     if rows.empty or first is None:
         return spikes_empty()
     last = rows["hr"].max()

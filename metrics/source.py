@@ -30,7 +30,8 @@ Relations (``mk`` = the integer member key of ``member_dim``; ties are broken on
 * ``community(mk, joined, churned)``: see ``derived.definitions``.
 * ``mentions(ts, day, mk, channel, campaign, tags, sentiment, label, lang, text_key, id, replied_at,
   action, activity)``: inbound
-  interactions by anyone (listening: what is said); ``text_topics(text_key, topic)`` and
+  interactions by anyone (listening: what is said); ``mh(hr, day, channel, campaign, tags, label,
+  n)`` the same counted per hour; ``text_topics(text_key, topic)`` and
   ``texts(text_key, text)`` per distinct text.
 * ``pday(mk, day, bought, is_purchase, net)``, ``purch(mk, day, amount)``, ``rev(mk, day, amount)``:
   purchases (employees and the segment filter applied; channel and campaign filters do not apply).
@@ -451,6 +452,18 @@ class Source:
                    {d.sentiment_label('e.sentiment')} AS label, e.lang, e.text_key, e.id, e.replied_at,
                    e.action, e.activity
             FROM events e WHERE e.inbound AND {self.where('e', use_start=use_start)})"""
+
+    def mention_hours(self, name: str = "mh", *, use_start: bool = True) -> str:
+        """``mh(hr, day, channel, campaign, tags, label, n)``: mentions counted per hour (from
+        ``mention_hourly``; with a segment filter, from ``events``: the hours do not know members)."""
+        if self.f.segments:
+            return f"""{name} AS (
+            SELECT date_trunc('hour', e.ts) AS hr, e.day, e.channel, e.campaign, e.tags,
+                   {d.sentiment_label('e.sentiment')} AS label, count(*) AS n
+            FROM events e WHERE e.inbound AND {self.where('e', use_start=use_start)} GROUP BY ALL)"""
+        return f"""{name} AS (
+            SELECT h.hr, h.day, h.channel, h.campaign, h.tags, h.label, h.n FROM mention_hourly h
+            WHERE {self.where('h', use_start=use_start, segment=False)})"""
 
     def text_topics(self) -> str:
         return "text_topics"

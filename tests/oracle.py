@@ -264,6 +264,11 @@ class RawSource(Source):
             LEFT JOIN {name}_fr f ON f.id = r.interaction_id
             WHERE r.inbound AND {self.where('r', use_start=use_start)})"""
 
+    def mention_hours(self, name="mh", *, use_start=True) -> str:
+        return f"""{self.mentions(name=name + '_m', use_start=use_start)},
+        {name} AS (SELECT date_trunc('hour', ts) AS hr, day, channel, campaign, tags, label, count(*) AS n
+                   FROM {name}_m GROUP BY ALL)"""
+
     def text_topics(self) -> str:
         self._text_tables()
         return "_o_topics"
