@@ -472,6 +472,11 @@ def volume_with_spikes(volume: pd.DataFrame, spikes: pd.DataFrame, grain: str) -
     the start of each of the subjects' spikes (tooltip: what, how large)."""
     if volume is None or volume.empty:
         return None
+    # A subject's quiet periods are 0, not a line drawn straight across them (summer to summer).
+    grid = pd.MultiIndex.from_product([sorted(volume["period"].unique()), sorted(volume["subject"].unique())],
+                                      names=["period", "subject"])
+    volume = volume.set_index(["period", "subject"]).reindex(grid).reset_index()
+    volume["interactions"] = volume["interactions"].fillna(0)
     tips = [_tip_period(grain), alt.Tooltip("subject:N", title="hashtag / campaign"),
             alt.Tooltip("interactions:Q", format=",.0f"),
             alt.Tooltip("net_sentiment:Q", title="net sentiment", format="+.2f")]
