@@ -188,7 +188,7 @@ def _full(cur: duckdb.DuckDBPyConnection, say: Progress, report: SyncReport, *, 
             cur.execute(sql)
         cur.execute("DELETE FROM text_scores")
         cur.execute("DELETE FROM text_topics")
-    _texts(cur, "interactions", {}, say, report)
+    _texts(cur, "interactions", say, report)
     _prune_texts(cur, "(SELECT text_key FROM text_scores)")
     if not cur.execute("SELECT count(*) FROM topic_forms").fetchall()[0][0] and topic_rules(cur):
         _match_topics(cur, "(SELECT text_key FROM text_scores)")  # a workspace from before topic_forms
@@ -234,7 +234,7 @@ def _incremental(cur: duckdb.DuckDBPyConnection, pending: list[tuple], say: Prog
 
     say(0.1, "Numbering new members")
     _members(cur, p, report)
-    _texts(cur, "_add_i", {}, say, report)
+    _texts(cur, "_add_i", say, report)
     if p["u_i"]:  # the texts only undone rows held leave the workspace with them
         _prune_texts(cur, "(SELECT hash(text) FROM _rem_i WHERE text IS NOT NULL)")
     say(0.3, "Updating the interactions")
@@ -286,7 +286,7 @@ TEXT_BATCH = 50_000  # texts scored per round trip
 TOPICS = "topics"  # the setting that holds the topic rules: {"topic": ["keyword", "a phrase"], ...}
 
 
-def _texts(cur: duckdb.DuckDBPyConnection, source: str, params: dict, say: Progress, report: SyncReport) -> None:
+def _texts(cur: duckdb.DuckDBPyConnection, source: str, say: Progress, report: SyncReport) -> None:
     """Score the texts of ``source`` that ``text_scores`` does not hold yet (all of them again
     when the scorers changed) and match them with the topic rules."""
     t = time.perf_counter()
@@ -298,7 +298,7 @@ def _texts(cur: duckdb.DuckDBPyConnection, source: str, params: dict, say: Progr
     cur.execute(f"""CREATE OR REPLACE TEMP TABLE _todo AS
         SELECT row_number() OVER () AS rn, text FROM (
             SELECT DISTINCT text FROM {source} WHERE text IS NOT NULL
-            AND hash(text) NOT IN (SELECT text_key FROM text_scores))""", params)
+            AND hash(text) NOT IN (SELECT text_key FROM text_scores))""")
     total = cur.execute("SELECT count(*) FROM _todo").fetchall()[0][0]
     for lo in range(0, total, TEXT_BATCH):  # batches: memory stays flat however many texts there are
         texts = [r[0] for r in cur.execute("SELECT text FROM _todo WHERE rn > $lo AND rn <= $hi ORDER BY rn",

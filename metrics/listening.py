@@ -139,8 +139,8 @@ def hourly_baseline(v: np.ndarray, *, weeks: int = 4) -> tuple[np.ndarray, np.nd
             past[j - 1, WEEK * j:] = v[: n - WEEK * j]
     b = np.full(n, np.nan)
     s = np.full(n, np.nan)
-    ok = n > WEEK and np.any(~np.isnan(past), axis=0) if n else np.zeros(0, bool)
-    if np.any(ok):
+    ok = np.any(~np.isnan(past), axis=0)  # an hour with at least one earlier week
+    if ok.any():
         sub = past[:, ok]
         med = np.nanmedian(sub, axis=0)
         mad = np.nanmedian(np.abs(sub - med), axis=0)
