@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from metrics.filters import Filters
@@ -242,6 +243,21 @@ class Computer:
             values = {k: list(v) if isinstance(v, tuple) else v for k, v in opts.as_dict().items()}
             n, s, ss = src.rows(sql, **values)[0]
         return Summary(int(n), float(s), float(ss))
+
+    def unit_values(self, name: str, filters: Filters | None = None, options: Options | dict | None = None,
+                    **kw) -> dict[str, np.ndarray]:
+        """The metric's per-unit values over the filters' range: ``v`` and, where the units are
+        people (members, buyers), their key ``mk``; what CUPED pairs with a pre-period."""
+        metric = get(name)
+        if metric.units is None:
+            raise ValueError(f"{name} has no units: it cannot be a trial metric")
+        opts = metric.make_options(options if options is not None else kw)
+        with self.con.cursor() as cur:
+            src = self.source(cur, filters or Filters())
+            values = {k: list(v) if isinstance(v, tuple) else v for k, v in opts.as_dict().items()}
+            out = src.numpy(f"SELECT * FROM ({metric.units(src, opts)}) WHERE v IS NOT NULL", **values)
+        out["v"] = out["v"].astype(float)
+        return out
 
 
 def same_fields(opts: Options, options: type[Options]) -> dict:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats as sps
@@ -140,7 +141,7 @@ def test_before_after_matches_scipy_on_the_same_values(tiny):
     a = analyse(tiny, trial, today=TODAY)
     assert a.trial_id == 4
     assert a.windows == {"before_start": BEFORE[0], "before_end": BEFORE[1], "during_start": DURING[0],
-                         "during_end": DURING[1], "days": 10}
+                         "during_end": DURING[1], "days": 10, "end": DURING[1], "planned_days": 10}
     assert [(c.metric, c.role, c.design) for c in a.comparisons] == [
         ("interactions_per_member", "goal", "before_after"), ("participation_rate", "guardrail", "before_after"),
         ("response_within_1h", "guardrail", "before_after"), ("first_response_hours", "guardrail", "before_after"),
@@ -186,8 +187,20 @@ def test_treatment_vs_control_and_sample_ratio(tiny):
     goal = tc[0]
     # control Silver [1, 0, 1] vs treatment Gold [3, 2, 1] during the trial
     ref = sps.ttest_ind([3, 2, 1], [1, 0, 1], equal_var=False)
-    assert goal.effect.p_value == pytest.approx(ref.pvalue)
+    assert goal.unadjusted.p_value == pytest.approx(ref.pvalue)
     assert (goal.effect.mean_a, goal.effect.mean_b) == (pytest.approx(2 / 3), 2.0)
+    # CUPED with the same members' activity before (19..28 Feb): Silver M4 M5 M6 [2, 0, 0], Gold M1 M2 M3
+    # [1, 0, 1]. theta = the slope of during on before over all six; the test is Welch's on y - theta * x.
+    x, y = np.array([2, 0, 0, 1, 0, 1.0]), np.array([1, 0, 1, 3, 2, 1.0])
+    theta = np.cov(x, y)[0, 1] / np.var(x, ddof=1)
+    adj = y - theta * x
+    ref = sps.ttest_ind(adj[3:], adj[:3], equal_var=False)
+    assert (a.method, goal.method, goal.effect.test) == ("fixed", "fixed", "cuped")  # ended: the fixed test
+    assert goal.theta == pytest.approx(theta)
+    assert goal.effect.abs_effect == pytest.approx(adj[3:].mean() - adj[:3].mean())
+    assert goal.effect.p_value == pytest.approx(ref.pvalue)
+    # the effect's variance: (var(adj Gold) + var(adj Silver)) / 3 against (1 + 1/3) / 3 without CUPED
+    assert goal.variance_reduction == pytest.approx(1 - (adj[3:].var(ddof=1) + adj[:3].var(ddof=1)) / (1 + 1 / 3))
     # within 1 h: Silver d7 (no), d8 (yes) = 1/2; Gold d1 d2 d3 d4 d6 = 4/5
     assert tc[1].effect == two_proportions(1, 2, 4, 5)
     # 3 vs 3 members, planned 50/50: exactly on plan
@@ -245,7 +258,8 @@ def test_windows_follow_today_and_the_data():
     # running: during up to today (10 March) -> 10 days, before = 19..28 February
     assert windows(trial, date(2026, 3, 10), date(2026, 6, 1)) == {
         "before_start": date(2026, 2, 19), "before_end": date(2026, 2, 28),
-        "during_start": date(2026, 3, 1), "during_end": date(2026, 3, 10), "days": 10}
+        "during_start": date(2026, 3, 1), "during_end": date(2026, 3, 10), "days": 10,
+        "end": date(2026, 3, 31), "planned_days": 31}
     # ended: the whole trial, 31 days
     assert windows(trial, date(2026, 5, 1), date(2026, 6, 1))["days"] == 31
     assert windows(trial, date(2026, 5, 1), date(2026, 6, 1))["before_start"] == date(2026, 1, 29)
