@@ -92,9 +92,11 @@ if not v.trials:
             "against a control group or the weeks before.", icon=":material/science:")
 for tr, status in v.trials:
     with st.container(border=True):
-        st.markdown(f"**{plain(tr['name'])}** {badge(status)}  \ngoal: {trial_metric_label(tr['goal_metric'])} · "
+        result = v.analyses[tr["trial_id"]]
+        st.markdown(f"**{plain(tr['name'])}** {badge(status)} {badge(result.readout) if result.readout != status else ''}  \n"
+                    f"goal: {trial_metric_label(tr['goal_metric'])} · "
                     f"{trial_window(tr)}")
-        st.markdown(v.analyses[tr["trial_id"]].summary)
+        st.markdown(result.summary)
 
 st.subheader("Active members per " + g)
 ch.explain("Activity, not size, decides whether a community works: how many members actually took part each period.")

@@ -17,7 +17,7 @@ import streamlit as st
 from metrics import get
 from plans import store as plans
 from plans.targets import TARGET_METRICS, is_financial
-from plans.trials import TRIAL_METRICS
+from plans.trials import TRIAL_METRICS, detectable, plan
 from plans.trials import metric_name as trial_metric_name
 from ui import db
 from ui.charts import explain, show
@@ -41,6 +41,18 @@ from ui.plans_forms import (
     target_title,
     trial_metric_label,
     trial_window,
+)
+from ui.trials import (
+    COMPARISON_COLUMNS,
+    DESIGN_WORDS,
+    OVERVIEW_COLUMNS,
+    READOUT_HELP,
+    comparisons_table,
+    cuped_caption,
+    filter_overview,
+    how_to_read,
+    overview_frame,
+    show_plan,
 )
 from ui.widgets import plain
 from views.plans import PlansSettings
@@ -277,53 +289,6 @@ with tab_targets:
 # =============================================================================================
 # Trials
 # =============================================================================================
-def fmt_effect(kind: str, unit: str, value) -> str:
-    if value is None or pd.isna(value):
-        return "–"
-    if kind == "proportion":
-        return f"{100 * value:.1f} %"
-    return f"{value:,.2f}{(' ' + unit) if unit else ''}"
-
-
-def comparisons_table(result) -> pd.DataFrame:
-    rows = []
-    for c in result.comparisons:
-        unit = "h" if get(c.metric).unit == "hours" else ""
-        e = c.effect
-        pp = c.kind == "proportion"
-        rows.append({
-            "metric": c.label, "role": c.role,
-            "design": DESIGN_WORDS.get(c.design, c.design),
-            "n before / control": c.n_a, "n during / treatment": c.n_b,
-            "before / control": fmt_effect(c.kind, unit, None if e is None else e.mean_a),
-            "during / treatment": fmt_effect(c.kind, unit, None if e is None else e.mean_b),
-            "effect": "–" if e is None else (f"{100 * e.abs_effect:+.1f} pp" if pp else f"{e.abs_effect:+,.2f}{unit and ' ' + unit}"),
-            "relative": "–" if e is None or e.rel_effect is None else f"{100 * e.rel_effect:+.1f} %",
-            "95 % CI": "–" if e is None else (f"[{100 * e.ci_low:+.1f}, {100 * e.ci_high:+.1f}] pp" if pp
-                                               else f"[{e.ci_low:+,.2f}, {e.ci_high:+,.2f}]"),
-            "p": "–" if e is None or e.p_value is None else ("< 0.001" if e.p_value < 0.001 else f"{e.p_value:.3f}"),
-            "verdict": c.verdict, "reading": c.reading,
-        })
-    order = ["metric", "role", "design", "verdict", "effect", "relative", "95 % CI", "p", "before / control",
-             "during / treatment", "n before / control", "n during / treatment", "reading"]
-    return pd.DataFrame(rows, columns=order)
-
-
-COMPARISON_COLUMNS = {
-    "reading": None,  # shown as sentences above the table; in the download
-    "n before / control": st.column_config.NumberColumn("n before / control", format="localized",
-                                                        help="Members (or messages, for rates) in the before window or "
-                                                             "the control group."),
-    "n during / treatment": st.column_config.NumberColumn("n during / treatment", format="localized"),
-    "effect": st.column_config.TextColumn("effect", help="During / treatment minus before / control."),
-    "relative": st.column_config.TextColumn("relative", help="The effect as a share of the before / control mean."),
-    "95 % CI": st.column_config.TextColumn("95 % CI", help="95 % confidence interval of the effect."),
-    "p": st.column_config.TextColumn("p-value", help="Welch's t-test on per-member values; two-proportion z-test "
-                                                     "for rates. Below 0.05: likely real."),
-}
-DESIGN_WORDS = {"before_after": "before / after", "treatment_control": "treatment vs control"}
-
-
 def trial_form(prefix: str, current: dict | None, submit: str) -> dict | None:
     """The trial's fields (goal metric above the form, so its description follows the pick); the
     fields to store when ``submit`` was pressed, else None. ``current``: the trial to edit."""
@@ -368,9 +333,17 @@ def trial_form(prefix: str, current: dict | None, submit: str) -> dict | None:
                                      "The sample-ratio check flags a split far from it.")
         owner = c4.text_input("Owner", cur.get("owner") or "", key=f"{prefix}_owner", max_chars=80)
         note = st.text_input("Note", cur.get("note") or "", key=f"{prefix}_note", max_chars=500)
-        if not st.form_submit_button(submit, type="primary", icon=":material/science:" if current is None else None):
-            return None
+        b1, b2 = st.columns([1, 3])
+        submitted = b1.form_submit_button(submit, type="primary", icon=":material/science:" if current is None else None)
+        planning = b2.form_submit_button("What can it detect?", icon=":material/query_stats:",
+                                         help="From the latest data: how many members each group would have and the "
+                                              "smallest change a trial this long (and 1–8 weeks) can find.")
     has_control = any(control.values())
+    if planning:
+        with st.spinner("Measuring the groups in the latest data…"), db.cursor(ws) as cur:
+            show_plan(plan(cur, goal, treatment, control if has_control else None, (end - start).days + 1))
+    if not submitted:
+        return None
     return dict(name=name.strip(), hypothesis=hypothesis.strip(), change=change.strip(), goal_metric=goal,
                 guardrail_metrics=guardrails, treatment=treatment, control=control if has_control else None,
                 planned_split=None if split is None or not has_control else split / 100.0,
@@ -407,7 +380,10 @@ def trial_detail(trial: dict, status: str) -> None:
         st.info(f"Starts on {trial['start_date']:%d-%m-%Y}: nothing to measure yet.", icon=":material/schedule:")
     else:
         result = view.analyses[trial["trial_id"]]
-        st.markdown(f"**Reading:** {result.summary}")
+        st.markdown(f"**Reading:** {badge(result.readout)} {result.summary}")
+        for line in (detectable(result), cuped_caption(result)):
+            if line:
+                st.caption(line)
         w = result.windows
         if w:
             st.caption(f"Before: {w['before_start']:%d-%m-%Y} – {w['before_end']:%d-%m-%Y} · during: "
@@ -431,6 +407,7 @@ def trial_detail(trial: dict, status: str) -> None:
             st.dataframe(style_status(table, ("verdict",)), hide_index=True, placeholder="–", width="stretch",
                          column_config=COMPARISON_COLUMNS)
             download(table, f"trial-{trial['trial_id']}-analysis", key=f"plans-trial-{trial['trial_id']}")
+            how_to_read()
     st.caption(f"Logged {trial['created_at']:%d-%m-%Y %H:%M} by {plain(trial['created_by'])}"
                + (f" · last changed {trial['updated_at']:%d-%m-%Y %H:%M} by {plain(trial['updated_by'])}"
                   if trial.get("updated_at") else ""))
@@ -460,21 +437,16 @@ with tab_trials:
                 "number should move. The analysis compares it with a control group or the same number of days "
                 "before.", icon=":material/science:")
     else:
-        explain("Planned: not started; running: between start and end; ended: waiting for a decision; decided: kept, "
-                "iterated or stopped.")
-        label_of = trial_metric_label
-        shown = pd.DataFrame([{
-            "trial": tr["name"], "status": status_of[i], "goal": label_of(tr["goal_metric"]),
-            "guardrails": ", ".join(label_of(g) for g in tr.get("guardrail_metrics") or []),
-            "window": trial_window(tr),
-            "treatment": scope_text(*((tr.get("treatment") or {}).get(k) for k in ("channels", "segments", "campaigns"))),
-            "control": scope_text(*(tr["control"].get(k) for k in ("channels", "segments", "campaigns")))
-            if tr.get("control") else "– (before / after)",
-            "decision": tr.get("decision") or "", "owner": tr.get("owner") or "",
-        } for i, tr in trials.items()])
-        st.dataframe(style_status(shown), hide_index=True, placeholder="–", width="stretch",
-                     column_config={"trial": st.column_config.TextColumn("trial", width="large")})
-        download(trial_list, "trials", key="plans-trials")
+        explain("Status — planned: not started; running: between start and end; ended: waiting for a decision; "
+                "decided: kept, iterated or stopped. " + READOUT_HELP[0].upper() + READOUT_HELP[1:])
+        overview = overview_frame(trials, status_of, view.analyses)
+        shown = filter_overview(overview, "plans_trials")
+        st.dataframe(style_status(shown, ("status", "readout")), hide_index=True, placeholder="–", width="stretch",
+                     column_config=OVERVIEW_COLUMNS)
+        if shown.empty:
+            st.caption("No trial matches these filters.")
+        download(trial_list.merge(overview[["readout", "chance better", "guardrails"]].assign(
+            trial_id=list(trials)), on="trial_id", how="left"), "trials", key="plans-trials")
         if st.session_state.get("plans_pick_trial") in trials:
             st.session_state["plans_trial"] = st.session_state.pop("plans_pick_trial")
         picked = st.selectbox("Trial", list(trials), key="plans_trial", format_func=lambda i: trials[i]["name"],

@@ -449,4 +449,12 @@ def seed_sample_plans(con: duckdb.DuckDBPyConnection) -> bool:
         goal_metric="participation_rate", guardrail_metrics=["first_response_hours"],
         treatment={"channels": ["forum"]}, start_date=date(2026, 10, 1), end_date=date(2026, 12, 31),
         owner="Community team")
+    create_trial(
+        con, author=a, name="Personal travel tips for Silver members",
+        hypothesis="A personal travel tip before each flight gets Silver members to take part more often.",
+        change="From 1 October 2026 every Silver member gets a personal tip by e-mail three days before a flight; "
+               "Blue members, who do not, are the control.",
+        goal_metric="interactions_per_member", guardrail_metrics=["participation_rate"],
+        treatment={"segments": ["Silver"]}, control={"segments": ["Blue"]},
+        start_date=date(2026, 10, 1), end_date=date(2026, 11, 30), owner="CRM team")
     return True

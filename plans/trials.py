@@ -182,6 +182,8 @@ def readout(a: Summary, b: Summary, kind: str, *, higher_is_better: bool, read_e
     tuning = sequential_tuning(m_abs.n, days, planned_days)
     seq = _effect(m_abs, stats.sequential(m_abs, tuning=tuning), "sequential")
     bayes = stats.bayesian(m_rel or m_abs, higher_is_better=higher_is_better)
+    if m_abs.variance_reduction is not None and out["mde"] is not None:  # CUPED narrows what can be seen
+        out["mde"] *= math.sqrt(1 - min(max(m_abs.variance_reduction, 0.0), 1.0))
     return out | {"sequential": seq, "bayes": bayes, "effect": seq if read_early else fixed,
                   "method": "sequential" if read_early else "fixed",
                   "variance_reduction": m_abs.variance_reduction, "theta": m_abs.theta}
@@ -281,7 +283,7 @@ def analyse(con: duckdb.DuckDBPyConnection, trial: dict, *, today: date | None =
     summary = f"{_DESIGN_WORDS[primary].capitalize()}, {days}{test}: {goal.reading}."
     if goal.bayes is not None:
         summary += f" Chance that the {'treatment' if control is not None else 'change'} is better: " \
-                   f"{100 * goal.bayes.chance_to_win:.0f} %."
+                   f"{chance_text(goal.bayes.chance_to_win)}."
     guards = [c for c in comparisons if c.role == "guardrail" and c.design == primary]
     if guards:
         hurt = [c.label for c in guards if c.verdict == "worse"]
@@ -291,9 +293,15 @@ def analyse(con: duckdb.DuckDBPyConnection, trial: dict, *, today: date | None =
     return TrialAnalysis(trial.get("trial_id", 0), w, comparisons, srm, summary, alerts, caveat, result, goal.method)
 
 
+def chance_text(p: float) -> str:
+    """'92 %', '> 99 %', '< 1 %': a chance in words that never claims certainty."""
+    return "> 99 %" if p > 0.99 else ("< 1 %" if p < 0.01 else f"{100 * p:.0f} %")
+
+
 def detectable(result: TrialAnalysis) -> str:
-    """The goal's detectable effect in words: "With 412 members in the treatment and 398 in the
-    control, this trial can detect a change of ±12 % in participation rate (80 % power)"."""
+    """The goal's detectable effect in words ("With 412 members in the treatment and 398 in the
+    control, a fixed test finds a change of ±12 % in participation rate 80 times out of 100; ..."),
+    with CUPED's variance reduction taken into account."""
     primary = "treatment_control" if any(c.design == "treatment_control" for c in result.comparisons) \
         else "before_after"
     goal = next((c for c in result.comparisons if c.role == "goal" and c.design == primary), None)

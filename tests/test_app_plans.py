@@ -295,3 +295,33 @@ def test_target_chart_layers_values_projection_and_rules():
     assert domain == ["period value", "projection", "target 15.0 %", "baseline 10.0 %"]
     rules = sorted(r["series"] for d in datasets for r in d if "what" in r)
     assert rules == ["baseline 10.0 %", "target 15.0 %"]
+
+
+def test_trials_overview_readouts_cuped_and_the_planner(data_dir):
+    """The Sample's trials: the overview with readouts and its filters, a treatment-vs-control trial read
+    before its planned end (always-valid test, CUPED), and the planner's answer."""
+    at = _app(PAGE)
+    overview = at.dataframe[1].value  # [0] is the targets list
+    assert list(overview.columns[:4]) == ["trial", "status", "readout", "goal"]
+    readouts = dict(zip(overview["trial"], overview["readout"], strict=True))
+    assert readouts["Webcare team from 4 to 7 agents"] == "won"  # first response time fell by two thirds
+    # the Sample's data end on 31 October, before the Silver trial's planned end (30 November)
+    assert readouts["Personal travel tips for Silver members"] == "running"
+    assert overview["chance better"].between(0, 100).all()
+    at.multiselect(key="plans_trials_readout").set_value(["won"]).run()
+    assert list(at.dataframe[1].value["trial"]) == ["Webcare team from 4 to 7 agents"]
+    at.multiselect(key="plans_trials_readout").set_value([]).run()
+    at.selectbox(key="plans_trial").set_value(
+        int(_stored_trials().set_index("name").loc["Personal travel tips for Silver members", "trial_id"])).run()
+    assert not at.exception, at.exception
+    shown = _texts(at)
+    assert "Treatment vs control, 31 of 61 days (always-valid test: safe to read every day):" in shown
+    assert "Chance that the treatment is better: " in shown
+    cuped = [c.value for c in at.caption if c.value.startswith("CUPED: each member's interactions per member")]
+    assert cuped and "of the variance of the goal's effect" in cuped[0]
+    analysis = at.dataframe[2].value
+    tc = analysis[analysis["design"] == "treatment vs control"]
+    assert set(tc["test"]) == {"always-valid"} and (tc["variance reduction"] != "–").all()
+    _submit(at, "What can it detect?")
+    plan = [m.value for m in at.markdown if m.value.startswith("**What can it detect?**")]
+    assert plan and "-day trial can detect a change of ±" in plan[0]

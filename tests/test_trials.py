@@ -14,7 +14,7 @@ from scipy import stats as sps
 
 from metrics.participation import NEEDS_IN_REPLY_TO
 from metrics.stats import Summary, two_proportions, welch
-from plans.trials import BEFORE_AFTER_CAVEAT, TRIAL_METRICS, analyse, summarise, windows
+from plans.trials import BEFORE_AFTER_CAVEAT, TRIAL_METRICS, analyse, detectable, plan, summarise, windows
 from tests.metric_support import insert_rows
 
 # --------------------------------------------------------------------------------------------
@@ -340,3 +340,49 @@ def test_welch_reference_for_the_tiny_response_times():
     e = welch(Summary.of([2, 3]), Summary.of([0.5, 0.75, 1, 0.25, 2, 0.5]))
     ref = sps.ttest_ind([0.5, 0.75, 1, 0.25, 2, 0.5], [2, 3], equal_var=False)
     assert e.p_value == pytest.approx(ref.pvalue)
+
+
+def test_read_before_the_planned_end_uses_the_always_valid_test(tiny):
+    """The same trial as above but planned until 31 March: on 20 March (data until 19 March) it is read early,
+    so the verdict comes from the sequential test, and the readout says whether it is still running."""
+    trial = dict(trial_id=6, goal_metric="interactions_per_member", start_date=date(2026, 3, 1),
+                 end_date=date(2026, 3, 31), treatment={"segments": ["Gold"]}, control={"segments": ["Silver"]})
+    a = analyse(tiny, trial, today=TODAY)
+    goal = next(c for c in a.comparisons if c.design == "treatment_control")
+    assert (a.method, goal.method, goal.effect.test) == ("sequential", "sequential", "sequential")
+    assert goal.effect is goal.sequential and goal.fixed.test == "cuped"
+    assert goal.sequential.ci_high - goal.sequential.ci_low > goal.fixed.ci_high - goal.fixed.ci_low
+    assert a.readout == "running" and "of 31 days (always-valid test" in a.summary
+    assert "Chance that the treatment is better: " in a.summary
+    assert 0.5 < goal.bayes.chance_to_win < 1  # Gold did more than Silver
+
+
+def test_detectable_effect_and_the_planner(tiny):
+    trial = dict(trial_id=5, goal_metric="interactions_per_member", start_date=date(2026, 3, 1),
+                 end_date=date(2026, 3, 10), treatment={"segments": ["Gold"]}, control={"segments": ["Silver"]})
+    a = analyse(tiny, trial, today=TODAY)
+    goal = next(c for c in a.comparisons if c.design == "treatment_control")
+    # Silver [1, 0, 1] (mean 2/3), Gold [3, 2, 1]: (1.96 + 0.84) * sqrt(1/3 / 3 + 1 / 3) / (2/3) ...
+    z = sps.norm.ppf(0.975) + sps.norm.ppf(0.8)
+    # times sqrt(1 - CUPED's variance reduction)
+    assert goal.mde == pytest.approx(z * (1 / 9 + 1 / 3) ** 0.5 / (2 / 3) * (1 - goal.variance_reduction) ** 0.5)
+    assert detectable(a).startswith("With 3 members in the treatment and 3 in the control, a fixed test finds a "
+                                    f"change of ±{100 * goal.mde:.0f} % in interactions per member 80 times")
+    # planning on the latest data (last day 19 March): 10 days = 10..19 March, only M7's x1 on 19 March
+    p = plan(tiny, "interactions_per_member", {"segments": ["Gold"]}, {"segments": ["Silver"]}, 10)
+    assert list(p.table["days"]) == [7, 10, 14, 21, 28, 42, 56]
+    row = p.table.set_index("days").loc[28]  # 20 Feb .. 19 Mar: Gold M1 1+3, M2 2, M3 1+1 (M7 joined 15 Mar)
+    assert (row["n_treatment"], row["n_control"]) == (4, 3)
+    gold, silver = Summary.of([4, 2, 2, 1]), Summary.of([2 + 1, 0, 1])  # M4: b3 (26 Feb) + d7; M6: d8
+    assert row["mde"] == pytest.approx(z * (gold.var / 4 + silver.var / 3) ** 0.5 / silver.mean)
+    # the last 10 days: only M7's one interaction, Silver all 0 -> no baseline to compare with
+    assert p.sentence == ("Too few members or no spread in interactions per member in the last 10 days to say what a "
+                          "trial this long can detect.")
+    p28 = plan(tiny, "interactions_per_member", {"segments": ["Gold"]}, {"segments": ["Silver"]}, 28)
+    assert p28.sentence == (f"With about 4 members in the treatment and 3 in the control, a 28-day trial can detect a "
+                            f"change of ±{100 * row['mde']:.0f} % in interactions per member (80 % power, 5 % "
+                            "significance).")
+    # with no control the comparison is the same length just before
+    p = plan(tiny, "interactions_per_member", {"segments": ["Gold"]}, None, 28)
+    # with no control: the 28 days before (23 Jan .. 19 Feb) have no activity, so nothing to plan on
+    assert p.design == "before_after" and p.sentence.startswith("Too few members or no spread")

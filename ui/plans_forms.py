@@ -32,7 +32,8 @@ from views.plans_text import (  # noqa: F401  (the pages use them from here too)
 BADGE_COLORS = {"achieved": "green", "on track": "green", "at risk": "orange", "off track": "red",
                 "no data": "gray", "planned": "gray", "running": "blue", "ended": "orange", "decided": "violet",
                 "better": "green", "worse": "red", "no clear difference": "gray", "too little data": "gray",
-                "keep": "green", "iterate": "orange", "stop": "red"}
+                "keep": "green", "iterate": "orange", "stop": "red",
+                "won": "green", "lost": "red", "inconclusive": "gray"}
 DIRECTIONS = {"at_least": "at least", "at_most": "at most"}
 FINANCIAL_WARNING = ("Financial targets alone fail: pair this one with a participation, retention or development "
                      "target, so the team also steers on what makes customers stay and grow.")

@@ -40,6 +40,7 @@ STATUS_COLORS = {
     "achieved": "#1b7f3b", "on track": "#2e9e5b", "at risk": "#d98e04", "off track": "#d1495b",
     "no data": "#6b7280", "planned": "#6b7280", "running": "#3b75af", "ended": "#d98e04", "decided": "#1b7f3b",
     "better": "#2e9e5b", "worse": "#d1495b", "no clear difference": "#6b7280", "too little data": "#6b7280",
+    "won": "#1b7f3b", "lost": "#d1495b", "inconclusive": "#6b7280",
 }
 
 
