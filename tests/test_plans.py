@@ -261,9 +261,11 @@ def test_sample_plans_are_seeded_once(workspace):
     assert len(targets) == 3 and set(targets["created_by"]) == {"sample"}
     assert targets["metric"].tolist() == ["participation_rate", "response_rate", "retention_trend"]
     assert targets["direction"].tolist() == ["at_least"] * 3
-    assert trials["status"].tolist() == ["decided", "running"]
+    assert trials["status"].tolist() == ["decided", "running", "running"]
     assert trials["decision"].tolist()[0] == "keep"
-    assert trials["goal_metric"].tolist() == ["first_response_hours", "participation_rate"]
+    assert trials["goal_metric"].tolist() == ["first_response_hours", "participation_rate", "interactions_per_member"]
+    silver = plans.get_trial(workspace, int(trials["trial_id"].iloc[2]))
+    assert (silver["treatment"]["segments"], silver["control"]["segments"]) == (["Silver"], ["Blue"])
 
 
 def test_ensure_sample_holds_the_example_plans(small_sample):
