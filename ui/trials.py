@@ -106,8 +106,8 @@ def comparisons_table(result: TrialAnalysis) -> pd.DataFrame:
         rows.append({
             "metric": c.label, "role": c.role, "design": DESIGN_WORDS.get(c.design, c.design),
             "verdict": c.verdict, "test": "–" if e is None else TEST_WORDS.get(e.test, e.test),
-            "effect": "–" if e is None else (f"{100 * e.abs_effect:+.1f} pp" if pp and e.test != "cuped"
-                                            else f"{e.abs_effect:+,.{3 if pp else 2}f}{unit and ' ' + unit}"),
+            "effect": "–" if e is None else (f"{100 * e.abs_effect:+.1f} pp" if pp
+                                            else f"{e.abs_effect:+,.2f}{unit and ' ' + unit}"),
             "relative": "–" if e is None else _pct(e.rel_effect),
             "95 % CI": "–" if e is None else (f"[{100 * e.ci_low:+.1f}, {100 * e.ci_high:+.1f}] pp" if pp
                                                else f"[{e.ci_low:+,.2f}, {e.ci_high:+,.2f}]"),
