@@ -23,6 +23,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -228,34 +229,33 @@ class Computer:
         self._memo.setdefault(key, _Results()).add(found)
         return found
 
-    def summary(self, name: str, filters: Filters | None = None, options: Options | dict | None = None,
-                **kw) -> Summary:
-        """Sufficient statistics (n, sum, sum of squares) of the metric's per-unit values over the
-        filters' range: what a trial compares."""
+    @contextmanager
+    def _units(self, name: str, filters: Filters | None, options: Options | dict | None, kw: dict):
+        """(source, the metric's units SQL, its option values) on a fresh cursor."""
         metric = get(name)
         if metric.units is None:
             raise ValueError(f"{name} has no units: it cannot be a trial metric")
         opts = metric.make_options(options if options is not None else kw)
         with self.con.cursor() as cur:
             src = self.source(cur, filters or Filters())
-            sql = f"WITH units AS ({metric.units(src, opts)}) " \
-                  "SELECT count(v), coalesce(sum(v), 0)::DOUBLE, coalesce(sum(v * v), 0)::DOUBLE FROM units"
-            values = {k: list(v) if isinstance(v, tuple) else v for k, v in opts.as_dict().items()}
-            n, s, ss = src.rows(sql, **values)[0]
+            yield src, metric.units(src, opts), {k: list(v) if isinstance(v, tuple) else v
+                                                 for k, v in opts.as_dict().items()}
+
+    def summary(self, name: str, filters: Filters | None = None, options: Options | dict | None = None,
+                **kw) -> Summary:
+        """Sufficient statistics (n, sum, sum of squares) of the metric's per-unit values over the
+        filters' range: what a trial compares."""
+        with self._units(name, filters, options, kw) as (src, units, values):
+            n, s, ss = src.rows(f"WITH units AS ({units}) SELECT count(v), coalesce(sum(v), 0)::DOUBLE, "
+                                "coalesce(sum(v * v), 0)::DOUBLE FROM units", **values)[0]
         return Summary(int(n), float(s), float(ss))
 
     def unit_values(self, name: str, filters: Filters | None = None, options: Options | dict | None = None,
                     **kw) -> dict[str, np.ndarray]:
         """The metric's per-unit values over the filters' range: ``v`` and, where the units are
         people (members, buyers), their key ``mk``; what CUPED pairs with a pre-period."""
-        metric = get(name)
-        if metric.units is None:
-            raise ValueError(f"{name} has no units: it cannot be a trial metric")
-        opts = metric.make_options(options if options is not None else kw)
-        with self.con.cursor() as cur:
-            src = self.source(cur, filters or Filters())
-            values = {k: list(v) if isinstance(v, tuple) else v for k, v in opts.as_dict().items()}
-            out = src.numpy(f"SELECT * FROM ({metric.units(src, opts)}) WHERE v IS NOT NULL", **values)
+        with self._units(name, filters, options, kw) as (src, units, values):
+            out = src.numpy(f"SELECT * FROM ({units}) WHERE v IS NOT NULL", **values)
         out["v"] = out["v"].astype(float)
         return out
 
