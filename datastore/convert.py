@@ -31,6 +31,26 @@ CHANNEL_SYNONYMS: dict[str, str] = {
     "webshop": "webshop", "web shop": "webshop", "online": "webshop",
     "app": "app", "mobile": "app", "mobile app": "app",
     "youtube": "youtube", "yt": "youtube", "tiktok": "tiktok",
+    # Service-desk ticket sources (Zendesk "Via", Freshdesk "Source"); the raw value is kept too.
+    "facebook post": "facebook", "facebook private message": "facebook", "facebook message": "facebook",
+    "twitter dm": "x", "twitter direct message": "x", "twitter tweet": "x", "x corp": "x",
+    "instagram dm": "instagram", "instagram direct": "instagram", "instagram direct message": "instagram",
+    "web widget": "chat", "messaging": "chat", "sunshine conversations": "chat", "native messaging": "chat",
+    "voicemail": "phone", "phone call (outbound)": "phone", "phone call": "phone", "sms": "sms", "text": "sms",
+    "api": "api", "web service": "api", "web service (api)": "api", "closed ticket": "email",
+    "outbound email": "email", "mobile sdk": "app", "mobihelp": "app", "feedback widget": "web",
+    "help center": "web", "ecommerce": "webshop",
+}
+
+# Order statuses that are no sale: a cancelled order, and an order refunded as a whole (a refund
+# line with a negative amount stays a refund line).
+ORDER_STATUS: dict[str, str] = {
+    **{k: "cancelled" for k in (
+        "cancelled", "canceled", "geannuleerd", "storniert", "storno", "annulliert", "abgebrochen",
+        "void", "voided", "annulé", "annule", "cancelled by customer", "order cancelled")},
+    **{k: "refunded" for k in (
+        "refunded", "refund", "retour", "returned", "retourniert", "terugbetaald", "gerestitueerd",
+        "erstattet", "zurückerstattet", "ruckerstattet", "rückerstattet", "geretourneerd")},
 }
 
 ACTION_SYNONYMS: dict[str, str] = {
@@ -155,7 +175,12 @@ def example(fmt: str) -> str:
     return datetime(2025, 12, 31, 14, 5, 0, tzinfo=timezone.utc).strftime(fmt)
 
 
-NUMERIC_KINDS = ("number", "integer", "sentiment")
+NUMERIC_KINDS = ("number", "integer", "ratio", "sentiment")
+
+
+def order_status(status: str) -> str:
+    """SQL: 'cancelled' / 'refunded' for an order status that is no sale, else NULL."""
+    return _lookup(f"lower(trim({status}))", ORDER_STATUS)
 
 
 def value_expr(kind: str, t: str, n: str, *, formats: list[str], time_zone: str) -> str:
@@ -170,6 +195,8 @@ def value_expr(kind: str, t: str, n: str, *, formats: list[str], time_zone: str)
         return f"CASE WHEN isfinite({n}) AND abs({n}) < 1e14 THEN CAST({n} AS DECIMAL(18,4)) END"
     if kind == "integer":
         return f"CASE WHEN isfinite({n}) AND {n} = round({n}) AND abs({n}) < 9e18 THEN CAST({n} AS BIGINT) END"
+    if kind == "ratio":  # a fraction, or a percentage written with '%' ('1.9%' = 0.019)
+        return f"CASE WHEN isfinite({n}) THEN CASE WHEN contains({t}, '%') THEN {n} / 100 ELSE {n} END END"
     if kind == "boolean":
         return _lookup(key, BOOLEAN_WORDS, lambda v: "TRUE" if v else "FALSE")
     if kind == "sentiment":
@@ -197,6 +224,8 @@ def reason(kind: str, *, decimal: str, formats: list[str]) -> str:
         return f"not a number (this file uses a decimal {'comma' if decimal == ',' else 'point'})"
     if kind == "integer":
         return "not a whole number"
+    if kind == "ratio":
+        return f"not a rate (a fraction or a percentage, decimal {'comma' if decimal == ',' else 'point'})"
     if kind == "boolean":
         return "not a yes/no value"
     if kind == "sentiment":
@@ -207,4 +236,4 @@ def reason(kind: str, *, decimal: str, formats: list[str]) -> str:
 
 
 def can_fail(kind: str) -> bool:
-    return kind in ("timestamp", "date", "number", "integer", "boolean", "sentiment", "direction")
+    return kind in ("timestamp", "date", "number", "integer", "ratio", "boolean", "sentiment", "direction")

@@ -30,7 +30,7 @@ import pandas as pd
 
 from datastore import convert, sniff, staging
 from datastore.mapping import Proposal, propose
-from datastore.schema import DATASETS, FIELDS, NATURAL_KEY, field_names, get_field
+from datastore.schema import ADDED_V5, DATASETS, FIELDS, NATURAL_KEY, VERSIONED, field_names, get_field
 from datastore.sniff import FileRefused
 from datastore.workspace import bump_data_version, time_zone
 
@@ -339,7 +339,8 @@ def typed_select(
         t = f"t_{f.name}"
         pre.append(f"{ref if f.kind == 'text' else f'trim({ref})'} AS {t}")
         if f.kind in convert.NUMERIC_KINDS:
-            nums.append(f"{convert.number_parse(t, decimal)} AS n_{f.name}")
+            cell = f"replace({t}, '%', '')" if f.kind == "ratio" else t
+            nums.append(f"{convert.number_parse(cell, decimal)} AS n_{f.name}")
         formats = date_formats.get(f.name, [])
         values.append(
             f"{convert.value_expr(f.kind, t, f'n_{f.name}', formats=formats, time_zone=tz)} AS v_{f.name}"
@@ -371,6 +372,12 @@ def typed_select(
                     "ELSE FALSE END)")
             checks.append((cond, f"{{'col': {convert.q(label)}, 'raw': NULL::VARCHAR, "
                                  f"'reason': 'missing required value ({f.name})'}}"))
+    if dataset == "transactions" and ("status" in mapping or str(constants.get("status", "")).strip()):
+        label = mapping.get("status", "status (fixed value)")
+        kind = convert.order_status("v_status")
+        checks.append((f"(CASE WHEN {kind} = 'cancelled' THEN TRUE WHEN {kind} = 'refunded' "
+                       "THEN coalesce(v_amount, 0) >= 0 ELSE FALSE END)",
+                       f"{{'col': {convert.q(label)}, 'raw': v_status, 'reason': {convert.q(LEFT_OUT)}}}"))
     extra_cols = [c for c in columns if c not in mapped_cols]
     if extra_cols:
         extra = f"json_object({', '.join(f'{convert.q(c)}, c{pos[c]}' for c in extra_cols)})"
@@ -396,11 +403,23 @@ def typed_select(
 
 
 def row_hash_sql(dataset: str) -> str:
-    """The hash of a staged row's canonical values (columns v_<field> and extra)."""
-    return "hash(" + ", ".join(f"v_{n}" for n in field_names(dataset)) + ", extra)"
+    """The hash of a staged row's canonical values (columns v_<field> and extra). The raw channel
+    is no canonical value; fields added by schema version 5 only count when the row has one, so a
+    row stored before them keeps its hash (a file imported again is still recognised)."""
+    added = [n for n in ADDED_V5.get(dataset, ()) if n != "channel_raw"]
+    base = [f"v_{n}" for n in field_names(dataset) if n not in added and n != "channel_raw"]
+    if not added:
+        return "hash(" + ", ".join(base) + ", extra)"
+    none = " AND ".join(f"v_{n} IS NULL" for n in added)
+    return (f"CASE WHEN {none} THEN hash({', '.join(base)}, extra) "
+            f"ELSE hash({', '.join(base + [f'v_{n}' for n in added])}, extra) END")
 
 
-DERIVED_FIELDS = ("direction", "amount", "is_refund", "is_employee")
+_VERSION_NOUN = {"members": ("member", "members"), "posts": ("post", "posts"),
+                 "audience": ("network and day", "days with figures from an earlier export")}
+
+DERIVED_FIELDS = ("direction", "amount", "is_refund", "is_employee", "first_reply_at")
+LEFT_OUT = "order cancelled or refunded as a whole (status): left out, it is no sale"
 
 
 def _derived(dataset: str, mapping: dict[str, str], constants: dict[str, str]) -> str:
@@ -409,6 +428,12 @@ def _derived(dataset: str, mapping: dict[str, str], constants: dict[str, str]) -
     if dataset == "interactions":
         parts.append("coalesce(v_action, 'interaction') AS v_action")
         parts.append("coalesce(v_direction, 'inbound') AS v_direction")
+        if "first_reply_minutes" in mapping:
+            parts.append("coalesce(v_first_reply_at, v_occurred_at + to_seconds(CAST(v_first_reply_minutes AS DOUBLE) * 60)) "
+                         "AS v_first_reply_at")
+        if "channel" in mapping:  # the channel as written, when the canonical name differs
+            parts.append("coalesce(v_channel_raw, CASE WHEN lower(r_channel) IS DISTINCT FROM v_channel "
+                         "THEN r_channel END) AS v_channel_raw")
     if dataset == "transactions":
         parts.append(
             "coalesce(v_amount, CAST(round(v_quantity * v_unit_price, 4) AS DECIMAL(18,4))) AS v_amount"
@@ -419,6 +444,8 @@ def _derived(dataset: str, mapping: dict[str, str], constants: dict[str, str]) -
         )
     if dataset == "members":
         parts.append("coalesce(v_is_employee, FALSE) AS v_is_employee")
+        if "last_name" in mapping:
+            parts.append("nullif(concat_ws(' ', v_name, v_last_name), '') AS v_name")
     return ", ".join(parts)
 
 
@@ -807,7 +834,7 @@ def _load(cur, ds, name, profile, mapping, constants, options, say, hasher, hash
     say(0.6, "Checking for rows stored before")
     key = NATURAL_KEY[ds]
     keyed = key in mapping or str(constants.get(key, "")).strip() != ""
-    if keyed and ds != "members":
+    if keyed and ds not in VERSIONED:
         dup_keys = cur.execute(
             f"SELECT count(v_{key}) - count(DISTINCT v_{key}) FROM _stage WHERE len(errs) = 0"
         ).fetchall()[0][0]
@@ -834,44 +861,48 @@ def _load(cur, ds, name, profile, mapping, constants, options, say, hasher, hash
     vals_sql = ", ".join(f"v_{n}" for n in names)
     rows_updated = 0
     conflict_rejects = 0
-    if ds == "members":
-        # Same member twice in one file: identical rows count once; conflicting versions keep the
-        # last row and reject the earlier ones.
+    if ds in VERSIONED:
+        # Versions of one thing (a member, a post, a network's day). Same key twice in one file:
+        # identical rows count once; conflicting versions keep the last row and reject the earlier.
+        keys = VERSIONED[ds]
+        part = ", ".join(f"v_{k}" for k in keys)
         cur.execute(
-            """CREATE OR REPLACE TEMP TABLE _pick AS
-               SELECT rn, v_member_id, row_hash,
-                      row_number() OVER (PARTITION BY v_member_id, row_hash ORDER BY rn) AS occ,
-                      max(rn) OVER (PARTITION BY v_member_id) AS last_rn,
-                      arg_max(row_hash, rn) OVER (PARTITION BY v_member_id) AS last_hash
+            f"""CREATE OR REPLACE TEMP TABLE _pick AS
+               SELECT rn, {part}, row_hash,
+                      row_number() OVER (PARTITION BY {part}, row_hash ORDER BY rn) AS occ,
+                      max(rn) OVER (PARTITION BY {part}) AS last_rn,
+                      arg_max(row_hash, rn) OVER (PARTITION BY {part}) AS last_hash
                FROM _stage WHERE len(errs) = 0"""
         )
         conflict_rejects = cur.execute(
             "SELECT count(*) FROM _pick WHERE row_hash <> last_hash AND occ = 1"
         ).fetchall()[0][0]
         # Kept apart, not UPDATEd into _stage0: updating a list column moves the row (new rowid).
+        noun = _VERSION_NOUN[ds]
         cur.execute(
-            """CREATE OR REPLACE TEMP TABLE _conflict AS
-               SELECT rn, [{'col': 'member_id', 'raw': v_member_id,
-                 'reason': 'the same member appears again on row ' || (last_rn + 1) || ' with other values; the later row is kept'}] AS errs
+            f"""CREATE OR REPLACE TEMP TABLE _conflict AS
+               SELECT rn, [{{'col': '{keys[-1]}', 'raw': CAST(v_{keys[-1]} AS VARCHAR),
+                 'reason': 'the same {noun[0]} appears again on row ' || (last_rn + 1) || ' with other values; the later row is kept'}}] AS errs
                FROM _pick WHERE row_hash <> last_hash"""
         )
         keep = "p.occ = 1 AND p.row_hash = p.last_hash"
-        exists = (
-            # Compared with the current version only: a member changed back to earlier values
-            # is a new version, not a duplicate of the old one.
-            "EXISTS (SELECT 1 FROM members_current m WHERE m.member_id = s.v_member_id AND m.row_hash = s.row_hash)"
-            if options.dedupe else "FALSE"
-        )
+        same = " AND ".join(f"m.{k} = s.v_{k}" for k in keys)
+        # Compared with the current version only: a member changed back to earlier values is a
+        # new version, not a duplicate of the old one. (A day's audience figures merge the
+        # latest value of each column over several exports: compared with every stored version.)
+        against = f"{ds}_current" if ds != "audience" else ds
+        exists = (f"EXISTS (SELECT 1 FROM {against} m WHERE {same} AND m.row_hash = s.row_hash)"
+                  if options.dedupe else "FALSE")
         cur.execute(
             f"""CREATE OR REPLACE TEMP TABLE _new AS
                 SELECT s.* FROM _stage s JOIN _pick p USING (rn)
                 WHERE {keep} AND NOT {exists}"""
         )
         rows_updated = cur.execute(
-            "SELECT count(*) FROM _new n WHERE EXISTS (SELECT 1 FROM members m WHERE m.member_id = n.v_member_id)"
+            f"SELECT count(*) FROM _new s WHERE EXISTS (SELECT 1 FROM {ds} m WHERE {same})"
         ).fetchall()[0][0]
         cur.execute(
-            f"INSERT INTO members ({cols_sql}, extra, import_id, row_hash) "
+            f"INSERT INTO {ds} ({cols_sql}, extra, import_id, row_hash) "
             f"SELECT {vals_sql}, extra, {import_id}, row_hash FROM _new ORDER BY rn"
         )
         rows_loaded = cur.execute("SELECT count(*) FROM _new").fetchall()[0][0]
@@ -923,7 +954,7 @@ def _load(cur, ds, name, profile, mapping, constants, options, say, hasher, hash
     header_line = profile.skip + 1
     skipped = sorted({int(x) for x in structural["line"].tolist()} if len(structural) else set())
     skipped = sorted(set(skipped) | {b for b in hashed.get("blank_lines", []) if b > header_line})
-    conflicts = " UNION ALL SELECT rn, unnest(errs) AS e FROM _conflict" if ds == "members" else ""
+    conflicts = " UNION ALL SELECT rn, unnest(errs) AS e FROM _conflict" if ds in VERSIONED else ""
     cur.execute(
         f"""INSERT INTO rejects
             SELECT {import_id}, rn + {header_line}, e.col, left(e.raw, 500), e.reason
@@ -946,6 +977,14 @@ def _load(cur, ds, name, profile, mapping, constants, options, say, hasher, hash
                 [import_id, int(rec.line), None, str(rec.csv_line).lstrip("\r\n")[:500], reason],
             )
     rows_rejected = int(rows_bad) + len(structural) + int(conflict_rejects)
+    left_out = 0
+    if ds == "transactions":
+        left_out = cur.execute("SELECT count(DISTINCT row_number) FROM rejects WHERE import_id = ? AND reason = ?",
+                               [import_id, LEFT_OUT]).fetchall()[0][0]
+        if left_out:
+            col = mapping.get("status", "status")
+            warnings.append(f"{left_out:,} cancelled or refunded order row(s) left out (column {col}): they are "
+                            "no sales; they are listed with the rejected rows.")
     rows_valid = rows_read - rows_rejected
     rows_duplicate = rows_valid - int(rows_loaded)
     hasher.join()
@@ -974,12 +1013,14 @@ def _load(cur, ds, name, profile, mapping, constants, options, say, hasher, hash
     else:
         status = "loaded"
         message = f"{name}: {rows_loaded:,} of {rows_read:,} rows loaded into {ds}"
-        if rows_rejected:
-            message += f", {rows_rejected:,} rejected"
+        if rows_rejected - left_out:
+            message += f", {rows_rejected - left_out:,} rejected"
+        if left_out:
+            message += f", {left_out:,} left out (cancelled or refunded orders)"
         if rows_duplicate:
             message += f", {rows_duplicate:,} already stored (skipped)"
         if rows_updated:
-            message += f" ({rows_updated:,} members updated)"
+            message += f" ({rows_updated:,} {_VERSION_NOUN[ds][1]} updated)"
         message += "."
     report = ImportReport(
         name, ds, status, message, import_id, rows_read, int(rows_loaded), rows_rejected,
@@ -1093,7 +1134,11 @@ def table_summary(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
                FROM members_current
                UNION ALL
                SELECT 'transactions', count(*), count(DISTINCT member_id), min(occurred_at)::DATE,
-                      max(occurred_at)::DATE FROM transactions"""
+                      max(occurred_at)::DATE FROM transactions
+               UNION ALL
+               SELECT 'posts', count(*), NULL, min(published_at)::DATE, max(published_at)::DATE FROM posts_current
+               UNION ALL
+               SELECT 'audience', count(*), NULL, min(day), max(day) FROM audience_current"""
         ).df()
     finally:
         cur.close()

@@ -61,6 +61,9 @@ ALIASES: dict[str, dict[str, list[str]]] = {
         "campaign": ["campaign", "campagne", "kampagne", "utm campaign"],
         "sentiment": ["sentiment", "stemming", "tone", "tonality", "stimmung", "tonalitat"],
         "reach": ["reach", "impressions", "bereik", "reichweite", "views", "weergaven"],
+        "first_reply_at": ["first reply at", "initial response time", "first response at", "eerste antwoord op"],
+        "first_reply_minutes": ["first reply time in minutes", "first reply minutes", "first response minutes"],
+        "solved_at": ["solved at", "resolved at", "resolved time", "opgelost op", "gelost am"],
     },
     "members": {
         "member_id": [
@@ -68,7 +71,9 @@ ALIASES: dict[str, dict[str, list[str]]] = {
             "klantnummer", "klant id", "klantid", "lidnummer", "relatienummer",
             "kundennummer", "kunden id", "id",
         ],
-        "name": ["name", "full name", "naam", "volledige naam", "klantnaam", "vollstandiger name"],
+        "name": ["name", "full name", "naam", "volledige naam", "klantnaam", "vollstandiger name",
+                 "first name", "voornaam", "vorname"],
+        "last_name": ["last name", "surname", "achternaam", "nachname"],
         "email": ["email", "e mail", "e mailadres", "emailadres", "email address", "mail", "e mail adresse"],
         "joined_at": [
             "joined at", "joined", "member since", "signup date", "sign up date",
@@ -126,6 +131,47 @@ ALIASES: dict[str, dict[str, list[str]]] = {
         "product": ["product", "description", "item", "artikel", "omschrijving", "produkt", "sku"],
         "channel": ["channel", "sales channel", "kanaal", "verkoopkanaal", "kanal", "vertriebskanal"],
         "is_refund": ["is refund", "refund", "retour", "return", "cancelled", "storno", "creditnota", "erstattung"],
+        "status": ["order status", "status", "orderstatus", "bestelstatus", "bestellstatus", "status bestelling"],
+        "customer_name": ["customer name", "klantnaam", "naam klant", "kundenname", "name des kunden", "buyer name",
+                          "billing name"],
+    },
+    "posts": {
+        "post_id": ["post id", "tweet id", "update id", "media id", "bericht id", "beitrags id"],
+        "network": ["network", "netwerk", "netzwerk", "platform", "plattform", "channel", "kanaal", "kanal"],
+        "published_at": ["published at", "publish time", "published", "posted at", "time", "created at",
+                         "publicatiedatum", "gepubliceerd op", "veroffentlicht am", "date", "datum"],
+        "text": ["tweet text", "text", "description", "message", "caption", "post text", "tekst", "inhalt"],
+        "post_type": ["post type", "type", "media type", "berichttype", "beitragstyp"],
+        "permalink": ["permalink", "tweet permalink", "post link", "url", "link"],
+        "impressions": ["impressions", "impressies", "impressionen", "views", "weergaven"],
+        "reach": ["reach", "bereik", "reichweite"],
+        "engagements": ["engagements", "interacties", "interaktionen"],
+        "reactions": ["reactions", "likes", "favorites", "vind ik leuks", "reaktionen"],
+        "comments": ["comments", "replies", "opmerkingen", "reacties", "kommentare"],
+        "shares": ["shares", "retweets", "reposts", "gedeeld", "geteilt"],
+        "saves": ["saves", "opgeslagen", "gespeichert"],
+        "clicks": ["total clicks", "clicks", "url clicks", "link clicks", "klikken", "klicks"],
+        "video_views": ["video views", "media views", "plays", "videoweergaven"],
+        "follows": ["follows", "new follows"],
+        "platform_engagement_rate": ["engagement rate", "engagement rate total", "engagementpercentage",
+                                     "interactiepercentage", "interaktionsrate"],
+    },
+    "audience": {
+        "day": ["day", "date", "datum", "dag", "tag"],
+        "network": ["network", "netwerk", "netzwerk", "platform", "plattform", "channel", "kanaal", "kanal"],
+        "followers": ["followers", "total followers", "follower count", "volgers", "follower"],
+        "followers_organic": ["organic followers", "followers organic"],
+        "followers_paid": ["paid followers", "sponsored followers", "followers paid"],
+        "new_followers": ["new followers", "follows", "followers gained", "nieuwe volgers", "neue follower"],
+        "unfollows": ["unfollows", "lost followers", "followers lost", "ontvolgd"],
+        "page_impressions": ["page impressions", "impressions", "impressions total", "impressies"],
+        "page_engagements": ["page engagements", "engagements", "interacties"],
+        "clicks": ["clicks", "clicks total", "url clicks"],
+        "reactions": ["reactions", "reactions total", "likes"],
+        "comments": ["comments", "comments total", "replies"],
+        "shares": ["shares", "reposts", "reposts total", "retweets"],
+        "posts_published": ["posts published", "tweets published", "posts", "updates"],
+        "platform_engagement_rate": ["engagement rate", "engagement rate total"],
     },
 }
 
@@ -143,25 +189,57 @@ class Signature:
 
 
 SIGNATURES: tuple[Signature, ...] = (
+    # Post and page exports are posts / audience; the interactions signatures after them are used
+    # when a user imports such a file as interactions on purpose (outbound broadcasts).
+    Signature(
+        "X/Twitter Tweet activity", "posts",
+        ("tweet id", "tweet permalink", "impressions"),
+        {"post_id": "tweet id", "published_at": "time", "text": "tweet text", "permalink": "tweet permalink",
+         "impressions": "impressions", "engagements": "engagements", "platform_engagement_rate": "engagement rate",
+         "shares": "retweets", "comments": "replies", "clicks": "url clicks", "video_views": "media views",
+         "follows": "follows"},
+        {"network": "x"},
+    ),
+    Signature(
+        "X/Twitter daily activity", "audience", ("date", "tweets published", "impressions"),
+        {"day": "date", "posts_published": "tweets published", "page_impressions": "impressions",
+         "page_engagements": "engagements", "platform_engagement_rate": "engagement rate",
+         "shares": "retweets", "comments": "replies", "clicks": "url clicks", "new_followers": "follows"},
+        {"network": "x"},
+    ),
+    Signature(
+        "LinkedIn page content", "audience", ("date", "impressions organic"),
+        {"day": "date", "page_impressions": "impressions total", "clicks": "clicks total",
+         "reactions": "reactions total", "comments": "comments total", "shares": "reposts total",
+         "platform_engagement_rate": "engagement rate total"},
+        {"network": "linkedin"},
+    ),
+    # LinkedIn's followers export lists the followers gained each day (sponsored, organic,
+    # auto-invited and their total), not the audience size.
+    Signature(
+        "LinkedIn followers", "audience", ("date", "organic followers"),
+        {"day": "date", "new_followers": "total followers"},
+        {"network": "linkedin"},
+    ),
+    Signature(
+        "Meta Facebook posts", "posts", ("post id", "page id", "publish time"),
+        {"post_id": "post id", "published_at": "publish time", "text": "description", "post_type": "post type",
+         "permalink": "permalink", "impressions": "impressions", "reach": "reach", "reactions": "reactions",
+         "comments": "comments", "shares": "shares", "clicks": "total clicks", "video_views": "views"},
+        {"network": "facebook"},
+    ),
+    Signature(
+        "Instagram posts", "posts", ("post id", "account id", "publish time"),
+        {"post_id": "post id", "published_at": "publish time", "text": "description", "post_type": "post type",
+         "permalink": "permalink", "impressions": "views", "reach": "reach", "reactions": "likes",
+         "comments": "comments", "shares": "shares", "saves": "saves", "follows": "follows"},
+        {"network": "instagram"},
+    ),
     Signature(
         "X/Twitter Tweet activity", "interactions",
         ("tweet id", "tweet permalink", "impressions"),
         {"interaction_id": "tweet id", "occurred_at": "time", "text": "tweet text", "reach": "impressions"},
         {"channel": "x", "direction": "outbound", "action": "post"},
-    ),
-    Signature(
-        "X/Twitter daily activity", "interactions", ("date", "tweets published", "impressions"),
-        refuse="This is X's daily account summary (one row per day), not a list of interactions. "
-        "Export 'Tweet activity' per tweet instead.",
-    ),
-    Signature(
-        "LinkedIn Page statistics", "interactions", ("date", "impressions organic"),
-        refuse="This is LinkedIn's daily page statistics (one row per day), not a list of "
-        "interactions; daily audience statistics are not supported yet.",
-    ),
-    Signature(
-        "LinkedIn followers", "interactions", ("date", "organic followers"),
-        refuse="This is LinkedIn's daily follower statistics; audience statistics are not supported yet.",
     ),
     Signature(
         "Meta Facebook posts", "interactions", ("post id", "page id", "publish time"),
@@ -175,7 +253,8 @@ SIGNATURES: tuple[Signature, ...] = (
     ),
     Signature(
         "HubSpot contacts", "members", ("record id", "create date"),
-        {"member_id": "record id", "joined_at": "create date", "email": "email"},
+        {"member_id": "record id", "joined_at": "create date", "email": "email", "name": "first name",
+         "last_name": "last name"},
     ),
     # Events before tasks: an Event export also has ActivityDate, WhoId and OwnerId.
     Signature(
@@ -198,13 +277,15 @@ SIGNATURES: tuple[Signature, ...] = (
     Signature(
         "Zendesk tickets", "interactions", ("requester id", "via", "created at"),
         {"interaction_id": "id", "member_id": "requester id", "occurred_at": "created at",
-         "channel": "via", "agent": "assignee", "text": "subject", "hashtags": "tags"},
+         "channel": "via", "agent": "assignee", "text": "subject", "hashtags": "tags",
+         "first_reply_minutes": "first reply time in minutes", "solved_at": "solved at"},
         {"direction": "inbound", "action": "ticket"},
     ),
     Signature(
         "Freshdesk tickets", "interactions", ("ticket id", "source", "created time"),
         {"interaction_id": "ticket id", "occurred_at": "created time", "channel": "source",
-         "agent": "agent", "text": "subject", "hashtags": "tags", "member_id": "contact id"},
+         "agent": "agent", "text": "subject", "hashtags": "tags", "member_id": "contact id",
+         "first_reply_at": "initial response time", "solved_at": "resolved time"},
         {"direction": "inbound", "action": "ticket"},
     ),
 )
@@ -220,10 +301,11 @@ class Proposal:
     scores: dict[str, float]
 
 
-def match_signature(columns: list[str]) -> Signature | None:
+def match_signature(columns: list[str], dataset: str | None = None) -> Signature | None:
+    """The first known export these columns are (of ``dataset``, when given)."""
     normed = {norm(c) for c in columns}
     for sig in SIGNATURES:
-        if all(n in normed for n in sig.needs):
+        if (dataset is None or sig.dataset == dataset) and all(n in normed for n in sig.needs):
             return sig
     return None
 
@@ -270,7 +352,7 @@ def propose(columns: list[str], dataset: str | None = None) -> Proposal:
     for ds in candidates:
         mapping = propose_mapping(columns, ds)
         constants: dict[str, str] = {}
-        use_sig = sig if sig and sig.dataset == ds else None
+        use_sig = match_signature(columns, ds) if dataset else (sig if sig and sig.dataset == ds else None)
         if use_sig:
             by_norm = {norm(c): c for c in columns}
             for fname, header in use_sig.mapping.items():

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-DATASETS: tuple[str, ...] = ("interactions", "members", "transactions")
+DATASETS: tuple[str, ...] = ("interactions", "members", "transactions", "posts", "audience")
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,7 @@ class Field:
     """One canonical column a file column can be mapped onto."""
 
     name: str
-    kind: str  # text | id | timestamp | date | number | integer | boolean | channel | direction | sentiment
+    kind: str  # text | id | timestamp | date | number | integer | ratio | boolean | channel | direction | sentiment
     required: bool = False
     description: str = ""
 
@@ -43,10 +43,15 @@ FIELDS: dict[str, tuple[Field, ...]] = {
         Field("campaign", "text", False, "campaign tag"),
         Field("sentiment", "sentiment", False, "-1 .. 1 or positive / neutral / negative"),
         Field("reach", "integer", False, "impressions or audience"),
+        Field("first_reply_at", "timestamp", False, "when the first reply was sent (ticket exports)"),
+        Field("first_reply_minutes", "number", False, "minutes to the first reply (ticket exports)"),
+        Field("solved_at", "timestamp", False, "when the ticket was solved / resolved"),
+        Field("channel_raw", "text", False, "the channel as the export wrote it (kept on import)"),
     ),
     "members": (
         Field("member_id", "id", True, "customer / participant key"),
-        Field("name", "text", False, "display name"),
+        Field("name", "text", False, "display name (or the first name, with last_name)"),
+        Field("last_name", "text", False, "last name (joined to the name)"),
         Field("email", "text", False, "e-mail address"),
         Field("joined_at", "date", False, "sign-up / became customer"),
         Field("churned_at", "date", False, "cancelled / left"),
@@ -69,6 +74,44 @@ FIELDS: dict[str, tuple[Field, ...]] = {
         Field("product", "text", False, "product"),
         Field("channel", "channel", False, "sales channel"),
         Field("is_refund", "boolean", False, "cancellation / refund line"),
+        Field("status", "text", False, "order status (cancelled / refunded orders are left out)"),
+        Field("customer_name", "text", False, "the customer's name on the order"),
+    ),
+    "posts": (
+        Field("post_id", "id", True, "the platform's id of the post"),
+        Field("network", "channel", True, "x, facebook, instagram, linkedin, ..."),
+        Field("published_at", "timestamp", True, "when the post was published"),
+        Field("text", "text", False, "post text / description"),
+        Field("post_type", "text", False, "photo, video, reel, link, ..."),
+        Field("permalink", "text", False, "link to the post"),
+        Field("impressions", "integer", False, "times shown (Instagram: views)"),
+        Field("reach", "integer", False, "distinct accounts reached"),
+        Field("engagements", "integer", False, "the export's own engagements count (X)"),
+        Field("reactions", "integer", False, "reactions / likes / favorites"),
+        Field("comments", "integer", False, "comments / replies"),
+        Field("shares", "integer", False, "shares / reposts / retweets"),
+        Field("saves", "integer", False, "saves"),
+        Field("clicks", "integer", False, "clicks (link / total clicks)"),
+        Field("video_views", "integer", False, "video / media views"),
+        Field("follows", "integer", False, "follows from the post"),
+        Field("platform_engagement_rate", "ratio", False, "the export's own engagement rate (fraction or %)"),
+    ),
+    "audience": (
+        Field("day", "date", True, "the day the figures are for"),
+        Field("network", "channel", True, "x, facebook, instagram, linkedin, ..."),
+        Field("followers", "integer", False, "followers in total at the end of the day"),
+        Field("followers_organic", "integer", False, "organic followers (total)"),
+        Field("followers_paid", "integer", False, "paid / sponsored followers (total)"),
+        Field("new_followers", "integer", False, "followers gained that day"),
+        Field("unfollows", "integer", False, "followers lost that day"),
+        Field("page_impressions", "integer", False, "impressions of the page's content that day"),
+        Field("page_engagements", "integer", False, "engagements with the page's content that day"),
+        Field("clicks", "integer", False, "clicks that day"),
+        Field("reactions", "integer", False, "reactions / likes that day"),
+        Field("comments", "integer", False, "comments that day"),
+        Field("shares", "integer", False, "shares / reposts that day"),
+        Field("posts_published", "integer", False, "posts published that day"),
+        Field("platform_engagement_rate", "ratio", False, "the export's own engagement rate that day"),
     ),
 }
 
@@ -76,6 +119,16 @@ NATURAL_KEY: dict[str, str] = {
     "interactions": "interaction_id",
     "transactions": "transaction_id",
     "members": "member_id",
+    "posts": "post_id",
+    "audience": "day",
+}
+
+# Datasets whose rows are versions of one thing: a later import's row replaces the stored one with
+# the same key (a member's latest CRM row, a post's latest lifetime figures, a network's day).
+VERSIONED: dict[str, tuple[str, ...]] = {
+    "members": ("member_id",),
+    "posts": ("network", "post_id"),
+    "audience": ("network", "day"),
 }
 
 SQL_TYPE: dict[str, str] = {
@@ -88,6 +141,7 @@ SQL_TYPE: dict[str, str] = {
     "date": "DATE",
     "number": "DECIMAL(18,4)",
     "integer": "BIGINT",
+    "ratio": "DOUBLE",
     "boolean": "BOOLEAN",
     "sentiment": "DOUBLE",
 }
@@ -113,8 +167,15 @@ def _table_ddl(dataset: str, fields: tuple[Field, ...]) -> str:
     return f"CREATE TABLE {dataset} (\n  " + ",\n  ".join(cols) + "\n)"
 
 
-# Version 1: the canonical tables as first released (members without name / email).
-_V1_MEMBERS = tuple(f for f in FIELDS["members"] if f.name not in ("name", "email"))
+# Version 1: the canonical tables as first released (members without name / email, and without
+# the fields migration 5 adds).
+ADDED_V5 = {"interactions": ("first_reply_at", "first_reply_minutes", "solved_at", "channel_raw"),
+            "members": ("last_name",), "transactions": ("status", "customer_name")}
+
+
+def _v1(dataset: str) -> tuple[Field, ...]:
+    drop = ADDED_V5.get(dataset, ()) + (("name", "email") if dataset == "members" else ())
+    return tuple(f for f in FIELDS[dataset] if f.name not in drop)
 
 MIGRATIONS: list[tuple[int, str, list[str]]] = [
     (
@@ -122,9 +183,9 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
         "canonical tables, import log, rejects, settings",
         [
             "CREATE TABLE settings (key VARCHAR PRIMARY KEY, value VARCHAR)",
-            _table_ddl("interactions", FIELDS["interactions"]),
-            _table_ddl("members", _V1_MEMBERS),
-            _table_ddl("transactions", FIELDS["transactions"]),
+            _table_ddl("interactions", _v1("interactions")),
+            _table_ddl("members", _v1("members")),
+            _table_ddl("transactions", _v1("transactions")),
             """CREATE TABLE imports (
                 import_id INTEGER PRIMARY KEY,
                 file_name VARCHAR NOT NULL,
@@ -227,11 +288,45 @@ MIGRATIONS.append((
             kind VARCHAR NOT NULL,
             changed_at TIMESTAMP NOT NULL
         )""",
-        *(f"CREATE TABLE removed_{ds} AS SELECT *, NULL::INTEGER AS change_id FROM {ds} LIMIT 0" for ds in DATASETS),
+        *(f"CREATE TABLE removed_{ds} AS SELECT *, NULL::INTEGER AS change_id FROM {ds} LIMIT 0" for ds in DATASETS[:3]),
         "DELETE FROM settings WHERE key = 'rollups_data_version'",
     ],
 ))
 # A migration that adds a column to a canonical table adds it to its removed_<dataset> table too
 # (an undo copies the rows BY NAME).
+
+def _add_columns(dataset: str) -> list[str]:
+    out = []
+    for name in ADDED_V5[dataset]:
+        f = get_field(dataset, name)
+        out += [f"ALTER TABLE {t} ADD COLUMN {f.name} {SQL_TYPE[f.kind]}" for t in (dataset, f"removed_{dataset}")]
+    return out
+
+
+MIGRATIONS.append((
+    5,
+    "posts and audience (organisation posts, daily page statistics) as versioned datasets; ticket reply "
+    "times, the raw channel, order status and customer name",
+    [
+        # The derived table of broadcasts was called posts before (derived.tables VERSION 5 renames it).
+        "DROP TABLE IF EXISTS posts",
+        _table_ddl("posts", FIELDS["posts"]),
+        _table_ddl("audience", FIELDS["audience"]),
+        *(f"CREATE TABLE removed_{ds} AS SELECT *, NULL::INTEGER AS change_id FROM {ds} LIMIT 0"
+          for ds in ("posts", "audience")),
+        *(sql for ds in ADDED_V5 for sql in _add_columns(ds)),
+        # The latest version of each post; per network and day the latest value of each figure (a
+        # page-content export and a followers export fill different columns of the same day).
+        """CREATE VIEW posts_current AS
+           SELECT * EXCLUDE (rn) FROM (
+             SELECT *, row_number() OVER (PARTITION BY network, post_id ORDER BY import_id DESC) AS rn
+             FROM posts)
+           WHERE rn = 1""",
+        "CREATE VIEW audience_current AS SELECT day, network, "
+        + ", ".join(f"arg_max({f.name}, import_id) FILTER (WHERE {f.name} IS NOT NULL) AS {f.name}"
+                    for f in FIELDS["audience"][2:])
+        + " FROM audience GROUP BY day, network",
+    ],
+))
 
 SCHEMA_VERSION: int = MIGRATIONS[-1][0]

@@ -11,6 +11,9 @@ raw-table oracle in the tests, so a definition changed here changes everywhere a
 * **reply**: an outbound interaction whose ``in_reply_to`` is the message's ``interaction_id``;
   the **first reply** is the earliest one. A reply stamped before the message it answers (clock
   skew between systems) still answers it, in 0 seconds.
+* **ticket reply**: a service-desk ticket (Zendesk, Freshdesk) has no reply rows; its export's own
+  first-reply time (``first_reply_at``, from minutes or a timestamp) is its first reply when no
+  reply row answers it.
 * **broadcast** (post): an outbound interaction with an ``interaction_id`` that answers nothing.
 * **refund**: a transaction line flagged ``is_refund`` or with a negative amount. A **purchase**
   is a member's non-refund lines on one calendar day, merged; revenue is net (refunds included).
@@ -22,6 +25,11 @@ raw-table oracle in the tests, so a definition changed here changes everywhere a
 * **hashtags**: the ``#word`` tokens of the text (at its start or after a space or punctuation,
   not inside a URL or an HTML entity) and the words of the ``hashtags`` column, lower-cased,
   without ``#``, distinct and sorted.
+* **engagements** of an organisation post (METRICS.md, "Posts and audience"): the export's own
+  engagements count when it has one (X); else the sum of the interaction counts it holds:
+  reactions / likes + comments + shares / reposts + saves + clicks, and follows on LinkedIn (so
+  Facebook counts clicks only when "Total clicks" is given, Instagram likes + comments + shares +
+  saves). A day of page statistics the same way (its own engagements, else the sum).
 * **mention** (listening): an inbound interaction, by anyone (members, unknown handles and
   anonymous contacts alike: listening is about what is said, not who is a member).
 """
@@ -47,6 +55,11 @@ def reply_seconds(message_at: str, replied_at: str) -> str:
     # greatest() would turn a NULL reply into 0: keep the CASE.
     return (f"(CASE WHEN {replied_at} IS NOT NULL "
             f"THEN greatest(date_diff('second', {message_at}, {replied_at}), 0) END)")
+
+
+def first_reply(from_rows: str, from_export: str) -> str:
+    """SQL: a message's first reply time: the earliest reply row, else the export's own value."""
+    return f"coalesce({from_rows}, {from_export})"
 
 
 SENTIMENT_THRESHOLD = 0.05
@@ -75,6 +88,42 @@ def hashtags(text: str, column: str) -> str:
             f"CASE WHEN contains({text}, '#') THEN regexp_extract_all(lower({text}), '(?:^|[^\\pL\\pN_&/])#({_TAG})', 1) "
             f"ELSE [] END, "
             f"coalesce(regexp_extract_all(lower({column}), '#?({_TAG})', 1), []))))")
+
+
+_ENGAGEMENT_PARTS = ("reactions", "comments", "shares", "saves", "clicks")
+
+
+def post_engagements(alias: str) -> str:
+    """SQL: a post's engagements (see the module text); NULL when the row holds no count at all."""
+    parts = [f"{alias}.{p}" for p in _ENGAGEMENT_PARTS]
+    follows = f"CASE WHEN {alias}.network = 'linkedin' THEN {alias}.follows END"
+    counts = [*parts, follows]
+    summed = " + ".join(f"coalesce({c}, 0)" for c in counts)
+    none = " AND ".join(f"{c} IS NULL" for c in counts)
+    return f"coalesce({alias}.engagements, CASE WHEN NOT ({none}) THEN {summed} END)"
+
+
+def engagement_basis(alias: str) -> str:
+    """SQL: what a post's engagements were counted from, in words ('reactions + comments + shares')."""
+    names = {"reactions": "reactions", "comments": "comments", "shares": "shares", "saves": "saves",
+             "clicks": "clicks"}
+    words = ", ".join(f"CASE WHEN {alias}.{c} IS NOT NULL THEN '{w}' END" for c, w in names.items())
+    return (f"CASE WHEN {alias}.engagements IS NOT NULL THEN 'the export''s engagements' "
+            f"ELSE nullif(concat_ws(' + ', {words}, CASE WHEN {alias}.network = 'linkedin' AND {alias}.follows IS NOT NULL "
+            f"THEN 'follows' END), '') END")
+
+
+def page_engagements(alias: str) -> str:
+    """SQL: a day's engagements from page statistics: its own count, else the sum of its counts."""
+    parts = [f"{alias}.{p}" for p in ("reactions", "comments", "shares", "clicks")]
+    none = " AND ".join(f"{c} IS NULL" for c in parts)
+    summed = " + ".join(f"coalesce({c}, 0)" for c in parts)
+    return f"coalesce({alias}.page_engagements, CASE WHEN NOT ({none}) THEN {summed} END)"
+
+
+def rate(numerator: str, denominator: str) -> str:
+    """SQL: a fraction, empty when the denominator is 0 or missing."""
+    return f"(({numerator})::DOUBLE / nullif({denominator}, 0))"
 
 
 def is_refund(is_refund_col: str, amount: str) -> str:

@@ -28,7 +28,7 @@ to some partitions; the full build uses the same SELECT with ``{where}`` = TRUE.
   whether the member is known, in the CRM, an employee (timing, identified share).
 * ``contacts``: member x day x channel on which we sent the member something (addressed to
   them, or a reply without member_id to one of their messages).
-* ``posts``: our broadcasts with the number of replies to them by activity (any date).
+* ``broadcasts``: our broadcasts (posts) with the number of replies to them by activity (any date).
 * ``mention_hourly``: inbound interactions (mentions, by anyone) per hour x channel x campaign x
   hashtags x sentiment label: ``n`` (volumes, sentiment and spikes without a segment filter).
 * ``inbound_actions``: inbound action names with their counts.
@@ -43,7 +43,7 @@ from dataclasses import dataclass
 
 from derived import definitions as d
 
-VERSION = 4  # bump when a table changes: workspaces built by another version are rebuilt in full
+VERSION = 5  # bump when a table changes: workspaces built by another version are rebuilt in full
 
 
 @dataclass(frozen=True)
@@ -94,7 +94,8 @@ EVENTS = f"""
     SELECT i.import_id, i.interaction_id AS id, i.in_reply_to AS reply_to, i.occurred_at AS ts,
            CAST(i.occurred_at AS DATE) AS day, m.mk, i.channel, i.campaign, i.direction = 'inbound' AS inbound,
            i.action, {d.is_activity('i.direction', 'i.member_id', 'm.is_employee')} AS activity,
-           i.reach, i.agent, CASE WHEN i.direction = 'inbound' THEN fr.replied_at END AS replied_at,
+           i.reach, i.agent, CASE WHEN i.direction = 'inbound' THEN {d.first_reply('fr.replied_at', 'i.first_reply_at')} END
+             AS replied_at,
            {d.hashtags('i.text', 'i.hashtags')} AS tags, s.lang, coalesce(i.sentiment, s.score) AS sentiment,
            s.text_key
     FROM interactions i LEFT JOIN member_dim m USING (member_id)
@@ -159,7 +160,7 @@ TABLES: tuple[Table, ...] = (
         SELECT DISTINCT o.day, i.mk, o.channel FROM events o JOIN events i ON o.reply_to = i.id
         WHERE NOT o.inbound AND o.mk IS NULL AND o.reply_to IS NOT NULL AND i.mk IS NOT NULL AND {where}""",
           "period", "o.day IN {keys}", "contact_day"),
-    Table("posts", """
+    Table("broadcasts", """
         SELECT o.ts, o.day, o.channel, o.campaign, o.id, coalesce(r.n, 0)::INTEGER AS responses
         FROM events o
         LEFT JOIN (SELECT reply_to AS id, count(*) AS n FROM events WHERE activity AND reply_to IS NOT NULL

@@ -161,8 +161,9 @@ class RawSource(Source):
         return f"""{name}_fr AS (SELECT in_reply_to AS id, min(occurred_at) AS replied_at FROM interactions
                    WHERE direction = 'outbound' AND in_reply_to IS NOT NULL GROUP BY 1),
         {name} AS (
-            SELECT a.ts AS occurred_at, a.day, a.mk, a.channel, f.replied_at,
-                   CASE WHEN f.replied_at IS NOT NULL THEN greatest(date_diff('second', a.ts, f.replied_at), 0) END
+            SELECT a.ts AS occurred_at, a.day, a.mk, a.channel, coalesce(f.replied_at, a.first_reply_at) AS replied_at,
+                   CASE WHEN coalesce(f.replied_at, a.first_reply_at) IS NOT NULL
+                        THEN greatest(date_diff('second', a.ts, coalesce(f.replied_at, a.first_reply_at)), 0) END
                      AS seconds
             FROM {_ACTIVITY} a LEFT JOIN {name}_fr f ON f.id = a.interaction_id
             WHERE a.interaction_id IS NOT NULL
@@ -257,7 +258,7 @@ class RawSource(Source):
                    CASE WHEN coalesce(r.sentiment, t.score) > 0.05 THEN 'positive'
                         WHEN coalesce(r.sentiment, t.score) < -0.05 THEN 'negative'
                         WHEN coalesce(r.sentiment, t.score) IS NOT NULL THEN 'neutral' END AS label,
-                   t.lang, t.text_key, r.interaction_id AS id, f.replied_at, r.action,
+                   t.lang, t.text_key, r.interaction_id AS id, coalesce(f.replied_at, r.first_reply_at) AS replied_at, r.action,
                    r.member_id IS NOT NULL AND NOT r.employee AS activity
             FROM {_ROWS} r LEFT JOIN _o_texts t ON t.text = r.text
             LEFT JOIN _o_tags g ON g.text IS NOT DISTINCT FROM r.text AND g.hashtags IS NOT DISTINCT FROM r.hashtags

@@ -248,7 +248,7 @@ def test_a_first_start_builds_the_sample_with_progress_that_says_what_happens(tm
         assert (tmp_path / "Sample.duckdb").exists()
         texts = [t for _, t in heard]
         assert texts[0].startswith("Generating a sample community: 150 members, 2,000 interactions")
-        assert any(t.startswith("Importing crm_leden.csv into members (1 of 3)") for t in texts), texts
+        assert any(t.startswith("Importing crm_leden.csv into members (1 of 9)") for t in texts), texts
         assert any(t.startswith("Preparing the tables the pages read") for t in texts), texts
         assert texts[-1] == "Adding example targets and trials"
         fractions = [f for f, _ in heard]

@@ -240,10 +240,10 @@ def test_zoned_tweet_times_become_workspace_wall_clock(make_workspace, write_fil
     ))
     report = import_file(con, path)
     loaded(report, 3)
-    assert rows(con, "SELECT interaction_id, occurred_at, reach, channel, direction, action FROM interactions ORDER BY 1") == [
-        ("1090000000000000001", dt(2019, 2, 1, 0, 32), 2633, "x", "outbound", "post"),
-        ("1090000000000000002", dt(2019, 8, 1, 1, 32), 12, "x", "outbound", "post"),
-        ("1090000000000000003", dt(2019, 8, 1, 2, 0), 0, "x", "outbound", "post"),
+    assert rows(con, "SELECT post_id, published_at, impressions, engagements, network FROM posts ORDER BY 1") == [
+        ("1090000000000000001", dt(2019, 2, 1, 0, 32), 2633, None, "x"),
+        ("1090000000000000002", dt(2019, 8, 1, 1, 32), 12, 5, "x"),
+        ("1090000000000000003", dt(2019, 8, 1, 2, 0), 0, 0, "x"),
     ]
 
 
@@ -419,7 +419,7 @@ def test_month_first_times_with_am_pm(workspace, write_file):
     ))
     report = import_file(workspace, path)
     loaded(report, 3)
-    assert rows(workspace, "SELECT interaction_id, occurred_at, reach, channel FROM interactions ORDER BY 1") == [
+    assert rows(workspace, "SELECT post_id, published_at, reach, network FROM posts ORDER BY 1") == [
         ("1", dt(2026, 3, 27, 6, 8), 12400, "instagram"),
         ("2", dt(2025, 12, 31, 23, 59), 5, "instagram"),
         ("3", dt(2026, 1, 2, 14, 5), 0, "instagram"),
@@ -1129,12 +1129,13 @@ def test_dataset_override_and_unknown_dataset(workspace, write_file):
         inspect_file(path, dataset="orders")
 
 
-def test_known_but_unsupported_export_refused(workspace, write_file):
+def test_x_daily_account_summary_imports_as_audience(workspace, write_file):
     path = write_file("daily.csv", "Date,Tweets published,impressions,engagements\n2019-01-01,3,1000,20\n")
     report = import_file(workspace, path)
-    assert report.status == "refused"
-    assert "daily account summary" in report.message
-    assert_nothing_stored(workspace)
+    loaded(report, 1)
+    assert report.dataset == "audience"
+    assert rows(workspace, "SELECT day, network, posts_published, page_impressions, page_engagements FROM audience") == [
+        (date(2019, 1, 1), "x", 3, 1000, 20)]
 
 
 def test_preview_shows_rows_as_stored_with_problems(write_file):

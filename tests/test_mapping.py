@@ -100,20 +100,39 @@ ONLINE_RETAIL = header("InvoiceNo,StockCode,Description,Quantity,InvoiceDate,Uni
 
 KNOWN = [
     # (id, columns, dataset, signature, mapping that must be proposed, constants)
-    ("tweet-activity", TWEET_ACTIVITY, "interactions", "X/Twitter Tweet activity",
-     {"interaction_id": "Tweet id", "occurred_at": "time", "text": "Tweet text", "reach": "impressions"},
-     {"channel": "x", "direction": "outbound", "action": "post"}),
-    ("tweet-activity-2015", TWEET_ACTIVITY_2015, "interactions", "X/Twitter Tweet activity",
-     {"interaction_id": "Tweet id", "occurred_at": "time", "text": "Tweet text", "reach": "impressions"},
-     {"channel": "x", "direction": "outbound", "action": "post"}),
-    ("meta-posts", META_POSTS, "interactions", "Meta Facebook posts",
-     {"interaction_id": "Post ID", "occurred_at": "Publish time", "text": "Description", "reach": "Reach"},
-     {"channel": "facebook", "direction": "outbound", "action": "post"}),
-    ("instagram-posts", INSTAGRAM_POSTS, "interactions", "Instagram posts",
-     {"interaction_id": "Post ID", "occurred_at": "Publish time", "text": "Description", "reach": "Reach"},
-     {"channel": "instagram", "direction": "outbound", "action": "post"}),
+    ("tweet-activity", TWEET_ACTIVITY, "posts", "X/Twitter Tweet activity",
+     {"post_id": "Tweet id", "published_at": "time", "text": "Tweet text", "permalink": "Tweet permalink",
+      "impressions": "impressions", "engagements": "engagements", "platform_engagement_rate": "engagement rate",
+      "shares": "retweets", "comments": "replies", "reactions": "likes", "clicks": "url clicks",
+      "video_views": "media views", "follows": "follows"},
+     {"network": "x"}),
+    ("tweet-activity-2015", TWEET_ACTIVITY_2015, "posts", "X/Twitter Tweet activity",
+     {"post_id": "Tweet id", "published_at": "time", "impressions": "impressions", "reactions": "favorites",
+      "engagements": "engagements"},
+     {"network": "x"}),
+    ("tweet-daily", TWEET_DAILY, "audience", "X/Twitter daily activity",
+     {"day": "Date", "posts_published": "Tweets published", "page_impressions": "impressions",
+      "page_engagements": "engagements", "platform_engagement_rate": "engagement rate", "reactions": "likes"},
+     {"network": "x"}),
+    ("linkedin-content", LINKEDIN_CONTENT, "audience", "LinkedIn page content",
+     {"day": "Date", "page_impressions": "Impressions (total)", "clicks": "Clicks (total)",
+      "reactions": "Reactions (total)", "comments": "Comments (total)", "shares": "Reposts (total)",
+      "platform_engagement_rate": "Engagement rate (total)"},
+     {"network": "linkedin"}),
+    ("linkedin-followers", LINKEDIN_FOLLOWERS, "audience", "LinkedIn followers",
+     {"day": "Date", "new_followers": "Total followers"}, {"network": "linkedin"}),
+    ("meta-posts", META_POSTS, "posts", "Meta Facebook posts",
+     {"post_id": "Post ID", "published_at": "Publish time", "text": "Description", "impressions": "Impressions",
+      "reach": "Reach", "reactions": "Reactions", "comments": "Comments", "shares": "Shares",
+      "clicks": "Total clicks", "video_views": "Views", "post_type": "Post type"},
+     {"network": "facebook"}),
+    ("instagram-posts", INSTAGRAM_POSTS, "posts", "Instagram posts",
+     {"post_id": "Post ID", "published_at": "Publish time", "text": "Description", "impressions": "Views",
+      "reach": "Reach", "reactions": "Likes", "comments": "Comments", "shares": "Shares", "saves": "Saves"},
+     {"network": "instagram"}),
     ("hubspot-contacts", HUBSPOT_CONTACTS, "members", "HubSpot contacts",
-     {"member_id": "Record ID", "joined_at": "Create Date", "email": "Email"}, {}),
+     {"member_id": "Record ID", "joined_at": "Create Date", "email": "Email", "name": "First Name",
+      "last_name": "Last Name"}, {}),
     ("hubspot-all-properties", HUBSPOT_ALL_PROPERTIES, "members", "HubSpot contacts",
      {"member_id": "Record ID", "joined_at": "Create Date", "lifecycle_stage": "Lifecycle Stage"}, {}),
     ("salesforce-task", SALESFORCE_TASK, "interactions", "Salesforce tasks",
@@ -129,11 +148,13 @@ KNOWN = [
       "segment": "trust_level", "is_employee": "admin"}, {}),
     ("zendesk-tickets", ZENDESK_TICKETS, "interactions", "Zendesk tickets",
      {"interaction_id": "Id", "member_id": "Requester id", "occurred_at": "Created at", "channel": "Via",
-      "agent": "Assignee", "text": "Subject", "hashtags": "Tags"},
+      "agent": "Assignee", "text": "Subject", "hashtags": "Tags",
+      "first_reply_minutes": "First reply time in minutes", "solved_at": "Solved at"},
      {"direction": "inbound", "action": "ticket"}),
     ("freshdesk-tickets", FRESHDESK_TICKETS, "interactions", "Freshdesk tickets",
      {"interaction_id": "Ticket ID", "occurred_at": "Created time", "channel": "Source", "agent": "Agent",
-      "text": "Subject", "hashtags": "Tags", "member_id": "Contact ID"},
+      "text": "Subject", "hashtags": "Tags", "member_id": "Contact ID",
+      "first_reply_at": "Initial response time", "solved_at": "Resolved time"},
      {"direction": "inbound", "action": "ticket"}),
     ("freshdesk-without-contact", FRESHDESK_MINIMAL, "interactions", "Freshdesk tickets",
      {"interaction_id": "Ticket ID", "occurred_at": "Created time", "channel": "Source", "agent": "Agent",
@@ -162,15 +183,15 @@ def test_real_export_headers_propose_dataset_and_mapping(columns, dataset, signa
     assert proposal.scores[dataset] > max(others)
 
 
-@pytest.mark.parametrize("columns, signature, phrase", [
-    (TWEET_DAILY, "X/Twitter daily activity", "daily account summary"),
-    (LINKEDIN_CONTENT, "LinkedIn Page statistics", "daily page statistics"),
-    (LINKEDIN_FOLLOWERS, "LinkedIn followers", "daily follower statistics"),
-], ids=["tweet-daily", "linkedin-content", "linkedin-followers"])
-def test_known_daily_statistics_exports_are_refused_with_a_reason(columns, signature, phrase):
-    proposal = propose(columns)
-    assert proposal.signature == signature
-    assert phrase in proposal.refuse
+@pytest.mark.parametrize("columns, signature", [
+    (TWEET_ACTIVITY, "X/Twitter Tweet activity"),
+    (META_POSTS, "Meta Facebook posts"),
+    (INSTAGRAM_POSTS, "Instagram posts"),
+], ids=["tweet-activity", "meta-posts", "instagram-posts"])
+def test_post_exports_imported_as_interactions_on_purpose_are_outbound_broadcasts(columns, signature):
+    proposal = propose(columns, dataset="interactions")
+    assert (proposal.dataset, proposal.signature) == ("interactions", signature)
+    assert proposal.constants["direction"] == "outbound" and proposal.constants["action"] == "post"
 
 
 def test_signature_applies_only_to_its_own_dataset():
@@ -306,9 +327,9 @@ def test_hubspot_contacts_import_as_members(workspace, write_file):
     report = import_file(workspace, write_file("hubspot.csv", text))
     assert report.status == "loaded" and report.rows_loaded == 2, report.message
     stored = workspace.execute(
-        "SELECT member_id, email, joined_at, extra->>'First Name' FROM members ORDER BY member_id").fetchall()
-    assert stored == [("51", "anna@example.nl", date(2024, 11, 3), "Anna"),
-                      ("52", "bert@example.nl", date(2025, 1, 15), "Bert")]
+        "SELECT member_id, email, joined_at, name FROM members ORDER BY member_id").fetchall()
+    assert stored == [("51", "anna@example.nl", date(2024, 11, 3), "Anna de Vries"),
+                      ("52", "bert@example.nl", date(2025, 1, 15), "Bert Jansen")]
 
 
 def test_discourse_users_import_as_members(workspace, write_file):
@@ -342,4 +363,4 @@ def test_inspect_proposes_the_signature_for_a_bom_file(write_file):
     path = write_file("meta.csv", "\ufeff" + line + "\n" + ",".join(["1"] * len(META_POSTS)) + "\n")
     profile = inspect_file(path)
     assert profile.signature == "Meta Facebook posts"
-    assert profile.mapping["interaction_id"] == "Post ID"
+    assert profile.mapping["post_id"] == "Post ID"
