@@ -36,6 +36,7 @@ PAGES = {
         st.Page("pages/retention.py", title="Retention", icon=":material/autorenew:", url_path="retention"),
         st.Page("pages/development.py", title="Development", icon=":material/trending_up:", url_path="development"),
         st.Page("pages/listening.py", title="Listening", icon=":material/hearing:", url_path="listening"),
+        st.Page("pages/posts.py", title="Posts & audience", icon=":material/campaign:", url_path="posts"),
     ],
     "Data": [
         st.Page("pages/data.py", title="Data", icon=":material/upload_file:", url_path="data"),

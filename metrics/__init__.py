@@ -13,6 +13,7 @@ from metrics import (
     development,  # noqa: F401
     listening,  # noqa: F401
     participation,  # noqa: F401
+    posts,  # noqa: F401
     retention,  # noqa: F401
 )
 from metrics.filters import Filters

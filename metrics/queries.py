@@ -19,10 +19,13 @@ def filter_options(cur: duckdb.DuckDBPyConnection) -> dict:
     lo, hi = cur.execute(
         """SELECT min(d0), max(d1) FROM (
              SELECT min(day) d0, max(day) d1 FROM hourly
-             UNION ALL SELECT min(day), max(day) FROM purchase_day)"""
+             UNION ALL SELECT min(day), max(day) FROM purchase_day
+             UNION ALL SELECT min(published_at)::DATE, max(published_at)::DATE FROM posts
+             UNION ALL SELECT min(day), max(day) FROM audience)"""
     ).fetchall()[0]
     channels = [r[0] for r in cur.execute(
-        "SELECT DISTINCT channel FROM hourly WHERE channel IS NOT NULL ORDER BY 1").fetchall()]
+        """SELECT channel FROM (SELECT DISTINCT channel FROM hourly UNION SELECT DISTINCT network FROM posts
+           UNION SELECT DISTINCT network FROM audience) WHERE channel IS NOT NULL ORDER BY 1""").fetchall()]
     segments = [r[0] for r in cur.execute(
         "SELECT DISTINCT segment FROM member_dim WHERE in_crm AND segment IS NOT NULL ORDER BY 1").fetchall()]
     campaigns = [r[0] for r in cur.execute(
@@ -33,12 +36,17 @@ def filter_options(cur: duckdb.DuckDBPyConnection) -> dict:
 
 def find_members(cur: duckdb.DuckDBPyConnection, text: str, limit: int = 50) -> pd.DataFrame:
     """Members whose id, name or e-mail contains ``text`` (case-insensitive), most active first.
-    Ids seen only in interactions or transactions (not in the CRM) are found too."""
+    Ids seen only in interactions or transactions (not in the CRM) are found too, a buyer also by
+    the customer name on their orders (a webshop export without a CRM file)."""
     pattern = f"%{text.strip()}%"
     return cur.execute(
-        """WITH hits AS (
-             SELECT mk, member_id, name, segment FROM member_dim
-             WHERE member_id ILIKE $p OR name ILIKE $p OR email ILIKE $p LIMIT 5000),
+        """WITH cn AS (SELECT member_id, arg_max(customer_name, occurred_at) AS customer_name FROM transactions
+                      WHERE customer_name IS NOT NULL GROUP BY 1),
+           hits AS (
+             SELECT d.mk, d.member_id, coalesce(d.name, cn.customer_name) AS name, d.segment
+             FROM member_dim d LEFT JOIN cn USING (member_id)
+             WHERE d.member_id ILIKE $p OR d.name ILIKE $p OR d.email ILIKE $p OR cn.customer_name ILIKE $p
+             LIMIT 5000),
            n AS (SELECT mk, count(*) AS interactions FROM events WHERE mk IN (SELECT mk FROM hits) GROUP BY 1)
            SELECT h.member_id, h.name, h.segment, coalesce(n.interactions, 0) AS interactions
            FROM hits h LEFT JOIN n USING (mk)
@@ -60,12 +68,15 @@ def member_profile(cur: duckdb.DuckDBPyConnection, member_id: str) -> dict | Non
            FROM events WHERE mk = (SELECT mk FROM member_dim WHERE member_id = $m)""", {"m": member_id}
     ).df().iloc[0].to_dict()
     money = cur.execute(
-        "SELECT count(*) AS transactions, sum(amount)::DOUBLE AS revenue FROM transactions WHERE member_id = $m",
+        """SELECT count(*) AS transactions, sum(amount)::DOUBLE AS revenue,
+                  arg_max(customer_name, occurred_at) AS customer_name FROM transactions WHERE member_id = $m""",
         {"m": member_id}).df().iloc[0].to_dict()
     if rows.empty and not stats["inbound"] and not stats["outbound"] and not money["transactions"]:
         return None
     profile = rows.iloc[0].to_dict() if not rows.empty else {"member_id": member_id, "in_crm": False}
     profile.setdefault("in_crm", True)
+    if not profile.get("name") or pd.isna(profile.get("name")):
+        profile["name"] = money.get("customer_name")  # the name on their orders
     return {**profile, **stats, **money}
 
 

@@ -33,6 +33,10 @@ Relations (``mk`` = the integer member key of ``member_dim``; ties are broken on
   interactions by anyone (listening: what is said); ``mh(hr, day, channel, campaign, tags, label,
   n)`` the same counted per hour; ``text_topics(text_key, topic)`` and
   ``texts(text_key, text)`` per distinct text.
+* ``post_rows``: organisation posts (latest figures of each) with ``eng`` (their engagements,
+  ``definitions.post_engagements``) and ``basis``; ``page_days``: page statistics per network and
+  day with ``eng``. Both read the canonical ``posts_current`` / ``audience_current`` (one row per
+  post / per network and day: small); the date range and the channel filter (on the network) apply.
 * ``pday(mk, day, bought, is_purchase, net)``, ``purch(mk, day, amount)``, ``rev(mk, day, amount)``:
   purchases (employees and the segment filter applied; channel and campaign filters do not apply).
 """
@@ -203,7 +207,7 @@ class Source:
         return bool(self._once("members", "SELECT EXISTS (SELECT 1 FROM member_dim WHERE in_crm)")[0])
 
     def has_replies(self) -> bool:
-        return bool(self._once("replies", "SELECT EXISTS (SELECT 1 FROM events WHERE reply_to IS NOT NULL)")[0])
+        return bool(self._once("replies", "SELECT EXISTS (SELECT 1 FROM events WHERE reply_to IS NOT NULL OR replied_at IS NOT NULL)")[0])
 
     def inbound_actions(self) -> list[str]:
         return [r[0] for r in self.cur.execute("SELECT action FROM inbound_actions ORDER BY 1").fetchall()]
@@ -418,9 +422,9 @@ class Source:
     def posts(self) -> str:
         where = self.where("p", segment=False)
         if not self.f.segments:
-            return f"posts AS (SELECT p.ts, p.day, p.channel, p.responses FROM posts p WHERE {where})"
+            return f"posts AS (SELECT p.ts, p.day, p.channel, p.responses FROM broadcasts p WHERE {where})"
         return f"""posts AS (
-            SELECT p.ts, p.day, p.channel, coalesce(r.n, 0) AS responses FROM posts p
+            SELECT p.ts, p.day, p.channel, coalesce(r.n, 0) AS responses FROM broadcasts p
             LEFT JOIN (SELECT reply_to AS id, count(*) AS n FROM events
                        WHERE activity AND reply_to IS NOT NULL AND mk IN {self.segment_mks} GROUP BY 1) r USING (id)
             WHERE {where})"""
@@ -474,6 +478,29 @@ class Source:
     # ------------------------------------------------------------------------------------------
     # Purchases
     # ------------------------------------------------------------------------------------------
+    # ------------------------------------------------------------------------------------------
+    # Posts and audience
+    # ------------------------------------------------------------------------------------------
+    def _network_where(self, alias: str, day: str, *, use_start: bool = True) -> str:
+        f, conds = self.f, []
+        if use_start and f.start is not None:
+            conds.append(f"{day} >= $f_start")
+        if f.end is not None:
+            conds.append(f"{day} < $f_end_excl")
+        if f.channels:
+            conds.append(f"list_contains($f_channels, {alias}.network)")
+        return " AND ".join(conds) or "TRUE"
+
+    def post_rows(self, name: str = "post_rows") -> str:
+        return f"""{name} AS (
+            SELECT p.*, {d.post_engagements('p')} AS eng, {d.engagement_basis('p')} AS basis
+            FROM posts_current p WHERE {self._network_where('p', 'p.published_at::DATE')})"""
+
+    def page_days(self, name: str = "page_days", *, use_start: bool = True) -> str:
+        return f"""{name} AS (
+            SELECT a.*, {d.page_engagements('a')} AS eng FROM audience_current a
+            WHERE {self._network_where('a', 'a.day', use_start=use_start)})"""
+
     def purchases(self, *, use_dates: bool = False, end_param: str | None = None) -> str:
         """``pday``, ``purch``, ``rev`` (see the module docstring). ``use_dates``: the range's dates;
         ``end_param``: a parameter naming an exclusive end day. Amounts stay DECIMAL (exact)."""

@@ -21,9 +21,11 @@ from ui.widgets import plain
 ENCODINGS = ["utf-8", "utf-8-sig", "cp1252", "latin-1", "iso8859-15", "utf-16"]
 DELIMITERS = {",": "comma ,", ";": "semicolon ;", "\t": "tab", "|": "pipe |"}
 DATASET_HELP = {
-    "interactions": "every contact moment: posts, comments, replies, e-mails, calls, chats, tickets, visits",
+    "interactions": "every contact moment: comments, replies, e-mails, calls, chats, service-desk tickets, visits",
     "members": "customers / participants: a CRM or community member list",
     "transactions": "purchases, bookings, orders, deals",
+    "posts": "our own posts with their figures: X, Facebook, Instagram post exports",
+    "audience": "page statistics per network and day: followers, page impressions (LinkedIn, X daily)",
 }
 
 ctx = sidebar()

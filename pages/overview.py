@@ -42,10 +42,10 @@ with computing(what="the Overview"):
     v = db.view("overview", ctx.workspace, ctx.filters, OverviewSettings(g, today))
 
 st.caption(v.period_note)
-row = st.columns(4) + st.columns(4)
+row = st.columns(5) + st.columns(5)
 for col, h in zip(row, v.tiles, strict=False):
     tile(col, h, trend=True)
-row[7].metric("Targets on track", f"{v.on_track} of {len(v.targets)}" if v.targets else "–", border=True,
+row[9].metric("Targets on track", f"{v.on_track} of {len(v.targets)}" if v.targets else "–", border=True,
               help="Open targets achieved or on track (progress at least the share of time elapsed). Set targets on "
                    "the Targets & trials page.")
 

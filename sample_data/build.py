@@ -13,6 +13,7 @@ from datastore.workspace import SAMPLE, delete_workspace, open_workspace, set_se
 from derived.sync import set_topics, sync
 from plans.store import seed_sample_plans
 from sample_data.generator import generate, write_exports
+from sample_data.posts import write_post_exports
 from sample_data.texts import SAMPLE_TOPICS
 
 Progress = Callable[[float, str], None]  # (fraction done, what is happening)
@@ -32,7 +33,9 @@ def build(path: str | Path, members: int = 5000, interactions: int = 200_000, se
 
     with tempfile.TemporaryDirectory() as tmp:
         say(0.0, f"Generating a sample community: {members:,} members, {interactions:,} interactions")
-        files = write_exports(generate(members=members, interactions=interactions, seed=seed), tmp)
+        data = generate(members=members, interactions=interactions, seed=seed)
+        files = write_exports(data, tmp) + write_post_exports(data, tmp, seed=seed, time_zone=time_zone)
+        del data
         con = open_workspace(path, time_zone=time_zone)
         try:
             if name:

@@ -527,3 +527,44 @@ def share_lines(frame: pd.DataFrame, y: str, grain: str, color: str, *, y_title:
         color=alt.Color(f"{color}:N", title=None, legend=alt.Legend(orient="bottom", columns=4)),
         tooltip=[_tip_period(grain), alt.Tooltip(f"{color}:N"), alt.Tooltip(f"{y}:Q", title=y_title, format=fmt),
                  *extra]).properties(height=260)
+
+
+def network_rates(rates: pd.DataFrame, grain: str) -> alt.Chart | None:
+    """Engagement rate per network over periods (rate by impressions, as a percentage)."""
+    if rates is None or rates.empty or rates["value"].isna().all():
+        return None
+    tips = (alt.Tooltip("engagements:Q", format=",.0f"), alt.Tooltip("impressions:Q", format=",.0f"),
+            alt.Tooltip("posts:Q", format=",.0f"), alt.Tooltip("median_rate:Q", title="median per post", format=".2%"),
+            alt.Tooltip("source:N"))
+    return line(rates, "value", grain, color="network", y_title="engagement rate (impressions)", fmt=".2%",
+                y_format="%", extra=tips)
+
+
+def followers_and_engagement(audience: pd.DataFrame, grain: str) -> alt.Chart | None:
+    """Follower growth per network (bars) next to engagements per 1,000 followers (line)."""
+    if audience is None or audience.empty or audience["growth"].isna().all():
+        return None
+    tips = [_tip_period(grain), alt.Tooltip("network:N"), alt.Tooltip("growth:Q", title="net growth", format="+,.0f"),
+            alt.Tooltip("growth_rate:Q", title="growth rate", format=".2%"),
+            alt.Tooltip("followers_end:Q", title="followers at the end", format=",.0f"),
+            alt.Tooltip("new_followers:Q", title="gained", format=",.0f"),
+            alt.Tooltip("engagement_per_1000:Q", title="engagements per 1,000 followers", format=",.1f")]
+    base = alt.Chart(audience).encode(x=time_x(grain), tooltip=tips)
+    bars_ = base.mark_bar(opacity=0.8).encode(y=alt.Y("growth:Q", title="net follower growth"),
+                                              color=alt.Color("network:N", title=None), xOffset="network:N")
+    return bars_.properties(height=260)
+
+
+def posting_heatmap(times: pd.DataFrame) -> alt.Chart | None:
+    """Median engagement rate per weekday x hour of publishing; the best cell outlined."""
+    if times is None or times.empty:
+        return None
+    data = times.assign(day=times["weekday"].map(lambda d: WEEKDAYS[int(d) - 1]))
+    enc = {"x": alt.X("hour:O", title="hour published"), "y": alt.Y("day:N", sort=WEEKDAYS, title=None)}
+    tips = ["day:N", "hour:O", alt.Tooltip("posts:Q", title="posts"),
+            alt.Tooltip("median_rate:Q", title="median engagement rate", format=".2%")]
+    cells = alt.Chart(data).mark_rect().encode(
+        **enc, color=alt.Color("median_rate:Q", title="median rate", scale=alt.Scale(scheme="greens"),
+                               legend=alt.Legend(format="%")), tooltip=tips)
+    best = alt.Chart(data[data["best"]]).mark_rect(fill=None, stroke=RED, strokeWidth=2).encode(**enc, tooltip=tips)
+    return (cells + best).properties(height=230)

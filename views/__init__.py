@@ -5,7 +5,7 @@ what the page shows. ``ui.db.view`` caches them on the data's state (in memory, 
 from __future__ import annotations
 
 from metrics.development import ClvOptions
-from views import data, development, listening, members, overview, participation, plans, retention
+from views import data, development, listening, members, overview, participation, plans, posts, retention
 from views.common import GrainSettings
 
 VIEWS = {
@@ -16,6 +16,7 @@ VIEWS = {
     "development_clv": development.compute_clv,
     "plans": plans.compute,
     "listening": listening.compute,
+    "posts": posts.compute,
     "members": members.compute,
     "data": data.compute,
 }
@@ -29,4 +30,5 @@ DEFAULTS = {
     "development_clv": ClvOptions(),
     "plans": plans.PlansSettings(),
     "listening": listening.ListeningSettings(),
+    "posts": posts.PostsSettings(),
 }

@@ -39,7 +39,8 @@ from metrics import Filters
 
 PLANS_PAGES = ("overview", "plans")  # also key on the plans' version
 LOG_PAGES = ("data",)  # also key on the import log's version
-WARM_PAGES = ("overview", "participation", "retention", "development", "listening", "plans", "development_clv")
+WARM_PAGES = ("overview", "participation", "retention", "development", "listening", "plans", "development_clv",
+              "posts")
 KEEP_FILES = 300  # per workspace; the oldest go first
 _ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger(__name__)

@@ -21,6 +21,7 @@ from plans.targets import TargetReport, target_report
 from plans.trials import TrialAnalysis, analyse
 from views.common import complete, computer, data_end, period_label, tiles_period
 from views.plans_text import days_left, fmt_value, target_title
+from views.posts import tiles_for
 from views.tiles import (
     Headline,
     fmt_hours,
@@ -104,6 +105,9 @@ def compute(con: duckdb.DuckDBPyConnection, filters: Filters, s: OverviewSetting
                  "repeat_purchase_rate", fmt=fmt_pct, delta_fmt=fmt_pp, period_label=label_of,
                  help="Members with two or more purchases ever / members with one or more, at the end of the period."
                  + ("" if has_purchases else " Needs purchases: load a transactions export on the Data page.")),
+        # Our own posts and the audience (the Posts & audience page): activity beats size.
+        *tiles_for(c.frame("engagement_rate", filters, grain=g), c.frame("audience_growth", filters, grain=g),
+                   g, end, filters),
     )
     note = (f"Each tile: {tiles_period(done, g, end, filters)} against the {g} before, with the trend of the last 12; "
             "retention compares the latest complete cohort, the ladder the latest complete month.")
