@@ -11,7 +11,7 @@ from datastore import workspace as ws
 from tests.ui_support import app as _app
 from tests.ui_support import texts as _texts
 
-PAGES = ["pages/overview.py", "pages/data.py", "pages/members.py"]
+PAGES = ["pages/overview.py", "pages/data.py", "pages/members.py", "pages/posts.py"]
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -23,7 +23,7 @@ def test_page_on_sample(data_dir, page):
 
 
 ALL_PAGES = ["pages/overview.py", "pages/plans.py", "pages/participation.py", "pages/retention.py",
-             "pages/development.py", "pages/data.py", "pages/members.py"]
+             "pages/development.py", "pages/data.py", "pages/members.py", "pages/posts.py"]
 
 
 @pytest.mark.parametrize("page", ALL_PAGES)
@@ -259,3 +259,20 @@ def test_a_first_start_builds_the_sample_with_progress_that_says_what_happens(tm
         assert not rerun.exception and len(heard) == len(texts)
     finally:
         db.close_all()
+
+
+def test_posts_page_on_the_sample_shows_networks_best_time_and_audience(data_dir):
+    at = _app("pages/posts.py")
+    assert not at.exception, at.exception
+    labels = [m.label for m in at.metric]
+    assert labels[:5] == ["Posts published", "Engagements", "Engagement rate", "Follower growth",
+                          "Engagements per 1,000 followers"]
+    assert all(m.value != "–" for m in at.metric[:4]), [(m.label, m.value) for m in at.metric]
+    assert any("Best time so far" in s.value for s in at.success)
+    at.segmented_control(key="posts_rank").set_value("engagements").run()
+    assert not at.exception, at.exception
+    top = at.dataframe[0].value
+    assert top["engagements"].is_monotonic_decreasing
+    overview = _app("pages/overview.py")
+    shown = {m.label: m.value for m in overview.metric}
+    assert shown["Engagement rate"] != "–" and shown["Follower growth"] != "–"
