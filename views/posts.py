@@ -71,9 +71,12 @@ def totals(rates: pd.DataFrame | None, audience: pd.DataFrame | None) -> pd.Data
     return out[cols]
 
 
-def tiles_for(rates: pd.DataFrame, audience: pd.DataFrame, grain: str, end, filters: Filters) -> tuple[Headline, ...]:
-    """Engagement rate and follower growth: the Overview shows these two as well."""
-    t = complete(totals(rates, audience), grain, end, filters)
+def tiles_for(rates: pd.DataFrame, audience: pd.DataFrame, grain: str, end, filters: Filters,
+              t: pd.DataFrame | None = None) -> tuple[Headline, ...]:
+    """Engagement rate and follower growth: the Overview shows these two as well (``t``: the
+    complete periods' totals, when the caller has them)."""
+    if t is None:
+        t = complete(totals(rates, audience), grain, end, filters)
     label_of = lambda p: period_label(p, grain)  # noqa: E731
     no_posts = "" if rates is not None and not rates.empty else " Needs posts: load a post export (X, Facebook, " \
         "Instagram) or LinkedIn page statistics on the Data page."
@@ -106,7 +109,7 @@ def compute(con: duckdb.DuckDBPyConnection, filters: Filters, s: PostsSettings) 
     times = c.frame("posting_times", filters)
     t = complete(totals(rates, audience), g, end, filters)
     label_of = lambda p: period_label(p, g)  # noqa: E731
-    eng_rate, growth = tiles_for(rates, audience, g, end, filters)
+    eng_rate, growth = tiles_for(rates, audience, g, end, filters, t)
     tiles = (
         headline("Posts published", t, "posts", fmt=fmt_int, delta_fmt=fmt_signed_int, period_label=label_of,
                  help="Our posts published in the period (page statistics: the posts they count)."),
